@@ -1,0 +1,3 @@
+from interconn.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The operator's API: loopback-only by default, bearer-token protected."""

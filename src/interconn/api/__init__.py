@@ -1,0 +1,1 @@
+"""HTTP edges: the partner-facing app, the admin app, and the one error mapping."""

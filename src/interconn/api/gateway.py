@@ -1,0 +1,120 @@
+"""The one path every partner call takes: parse, authenticate, run one service, answer.
+
+Route handlers stay one line: they name the parser, the authenticator and the service.
+Database work runs in one worker thread per request, in one unit of work, so the nonce,
+the state change, the audit entry and any outbox row commit together.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from interconn.api.errors import to_envelope
+from interconn.context import NodeContext
+from interconn.errors import AuthError, InterconnError
+from interconn.observability import reset_trace_id, set_trace_id
+from interconn.security import auth
+from interconn.wire.common import ok, parse_body, parse_query
+
+M = TypeVar("M", bound=BaseModel)
+Service = Callable[[Session, NodeContext, auth.Caller, Any], Any]
+Authenticator = Callable[[Session, auth.AuthHeaders, Any, Any], auth.Caller]
+
+
+def by_contract(session: Session, headers: auth.AuthHeaders, parsed: Any, now: Any) -> auth.Caller:
+    return auth.contract_caller(session, headers, now)
+
+
+def ctx_of(request: Request) -> NodeContext:
+    ctx: NodeContext = request.app.state.ctx
+    return ctx
+
+
+async def handle(
+    request: Request,
+    model: type[M],
+    authenticate: Authenticator,
+    service: Service,
+    *,
+    endpoint: str,
+) -> JSONResponse:
+    ctx = ctx_of(request)
+    started = time.perf_counter()
+    token = set_trace_id(request.headers.get("x-trace-id"))
+    try:
+        body = await request.body()
+        raw = auth.RawRequest(
+            method=request.method,
+            path=request.scope.get("raw_path", b"").decode("latin-1").partition("?")[0]
+            or request.url.path,
+            raw_query=request.scope.get("query_string", b"").decode("latin-1"),
+            body=body,
+        )
+        headers = dict(request.headers)
+        query = dict(request.query_params)
+        data = await anyio.to_thread.run_sync(
+            _process, ctx, raw, headers, query, model, authenticate, service
+        )
+        status, payload, code_name = 200, ok(data), "OK"
+    except Exception as exc:
+        status, payload, code_name = to_envelope(exc)
+        if isinstance(exc, AuthError | InterconnError) and 400 <= status < 500:
+            if isinstance(exc, AuthError) or exc.code_name in {"UNKNOWN_NODE", "CONTRACT_EXPIRED", "CONTRACT_NOT_APPROVED"}:
+                ctx.metrics.auth_failures.labels(exc.code_name).inc()
+    finally:
+        trace = request.headers.get("x-trace-id")
+        reset_trace_id(token)
+    ctx.metrics.requests.labels(endpoint, code_name).inc()
+    ctx.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+    if request.method == "POST" and status == 200:
+        ctx.wake_outbox()
+    response = JSONResponse(payload, status_code=status)
+    if trace:
+        response.headers["x-trace-id"] = trace
+    return response
+
+
+def _process(
+    ctx: NodeContext,
+    raw: auth.RawRequest,
+    raw_headers: Mapping[str, str],
+    query: Mapping[str, str],
+    model: type[M],
+    authenticate: Authenticator,
+    service: Service,
+) -> Any:
+    settings = ctx.settings
+    now = ctx.clock()
+    headers = auth.read_headers(raw_headers)
+    auth.check_target(headers, ctx.node.node_id)
+    auth.check_clock(headers, now, settings.timestamp_window_s)
+    auth.check_nonce_format(headers)
+    parsed = parse_body(model, raw.body) if raw.method == "POST" else parse_query(model, query)
+    verified = False
+    try:
+        with ctx.db.unit_of_work() as session:
+            caller = authenticate(session, headers, parsed, now)
+            if caller.exempt and not settings.allow_unsigned_exempt:
+                caller = auth.Caller(caller.node_id, caller.credential, caller.contract, exempt=False)
+            auth.verify_signature(caller, headers, raw)
+            verified = True
+            auth.remember_nonce(session, headers, now)
+            return service(session, ctx, caller, parsed)
+    except InterconnError as exc:
+        # The request was genuine but refused: its nonce is still spent, so the very same
+        # request cannot be replayed later when the state may allow it.
+        if verified and exc.code_name != "NONCE_REPLAYED":
+            with ctx.db.unit_of_work() as session:
+                try:
+                    auth.remember_nonce(session, headers, now)
+                except AuthError:
+                    pass
+        raise

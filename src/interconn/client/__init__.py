@@ -1,0 +1,1 @@
+"""The partner client: signed calls from this node to other nodes."""

@@ -1,0 +1,1 @@
+"""Node contracts: the agreement (and key exchange) every other cooperation rests on."""

@@ -1,0 +1,1 @@
+"""Datasets: catalogue, authorizations and permits."""

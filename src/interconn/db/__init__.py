@@ -1,0 +1,1 @@
+"""Persistence: engine, unit of work and shared column types."""

@@ -1,0 +1,1 @@
+"""This node's identity, node info and health endpoints."""

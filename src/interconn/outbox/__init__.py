@@ -1,0 +1,1 @@
+"""Durable delivery of every message to partners (transactional outbox)."""

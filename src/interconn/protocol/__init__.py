@@ -1,0 +1,1 @@
+"""Protocol core: pure rules shared by every resource kind."""

@@ -1,0 +1,68 @@
+"""Applying a lifecycle move to a stored record, with its audit entry.
+
+The one place where a record's ``status`` changes, for every kind. The caller's unit of
+work commits the change, the audit entry and any outbox row together.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from interconn.auditlog import service as audit
+from interconn.errors import StateConflict
+from interconn.protocol.lifecycle import (
+    Event,
+    IllegalTransition,
+    Kind,
+    Move,
+    Origin,
+    Role,
+    State,
+    fire,
+)
+
+
+class Tracked(Protocol):
+    id: str
+    role: str
+    status: str
+
+
+def transition(
+    session: Session,
+    record: Tracked | None,
+    *,
+    kind: Kind,
+    role: Role,
+    origin: Origin,
+    event: Event,
+    actor: str,
+    record_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Move:
+    """Fire ``event`` on ``record`` (``None`` = not yet created) and record the change.
+
+    Raises ``StateConflict`` (never a silent overwrite) when the table refuses the move.
+    The caller sets ``record.status`` for new records; existing records are updated here.
+    """
+    current = State(record.status) if record is not None else None
+    try:
+        move = fire(kind, role, origin, current, event)
+    except IllegalTransition as exc:
+        raise StateConflict(str(exc), data={"status": current.value if current else None}) from exc
+    if record is not None and move.changed:
+        record.status = move.new_state.value
+    if move.changed:
+        audit.record(
+            session,
+            actor=actor,
+            action=f"{kind}.{event.lower()}",
+            kind=kind.value,
+            record_id=record_id or (record.id if record is not None else ""),
+            from_state=current.value if current else None,
+            to_state=move.new_state.value,
+            detail={"origin": origin.value, "role": role.value, **(detail or {})},
+        )
+    return move

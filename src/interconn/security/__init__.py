@@ -1,0 +1,1 @@
+"""Request signing and verification for the BFIA interconnection profile (see ``signing``)."""
