@@ -6,6 +6,7 @@ import contextvars
 import logging
 import re
 import uuid
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -83,3 +84,34 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+
+
+class TraceMiddleware:
+    """Adopt or create the request's x-trace-id for logs, audit entries and outbound calls,
+    and echo it on the response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-trace-id":
+                incoming = value.decode("latin-1")
+                break
+        token = set_trace_id(incoming)
+        trace = (current_trace_id() or "").encode()
+
+        async def send_with_trace(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-trace-id", trace)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_trace)
+        finally:
+            reset_trace_id(token)

@@ -10,6 +10,7 @@ import tracemalloc
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -98,9 +99,9 @@ def _double_value(draw: st.DrawFn) -> Value:
     return Value(f"{x:.{digits}e}", "double")
 
 
-_ALPHABET = st.characters(
-    blacklist_categories=("Cs",), blacklist_characters="\x00"
-) | st.sampled_from([",", '"', "\n", "\r", ";", "\t", "|", "é", "中", "🙂", " "])
+_ALPHABET = st.characters(codec="utf-8", exclude_characters="\x00") | st.sampled_from(
+    [",", '"', "\n", "\r", ";", "\t", "|", "é", "中", "🙂", " "]
+)
 
 
 @st.composite
@@ -213,7 +214,7 @@ def test_inferred_types_are_the_lattice_join(
     table: tuple[list[str], list[list[Value]]],
     delimiter: str,
     lineterminator: str,
-    quoting: int,
+    quoting: Literal[0, 1, 2, 3],
     bom: bool,
     max_distinct: int,
 ) -> None:

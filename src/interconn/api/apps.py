@@ -11,20 +11,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from interconn import __version__
 from interconn.api.errors import to_envelope
 from interconn.context import NodeContext
-from interconn.errors import CODES, MalformedRequest, OperatorError
+from interconn.errors import CODES, InterconnError, MalformedRequest, OperatorError
+from interconn.protocol.lifecycle import IllegalTransition
+from interconn.observability import TraceMiddleware
 from interconn.wire.common import error
 
 
 def _install_error_handlers(app: FastAPI, *, operator: bool) -> None:
-    @app.exception_handler(Exception)
-    async def _any(request: Request, exc: Exception) -> JSONResponse:
+    async def _mapped(request: Request, exc: Exception) -> JSONResponse:
         status, body, _ = to_envelope(exc)
         return JSONResponse(body, status_code=status)
+
+    # Expected errors are handled inside the app; only truly unexpected ones reach the
+    # outermost handler (which also logs them).
+    for exc_type in (InterconnError, IllegalTransition, StaleDataError, SQLAlchemyError, Exception):
+        app.add_exception_handler(exc_type, _mapped)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -69,6 +77,7 @@ def partner_app(ctx: NodeContext) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.add_middleware(TraceMiddleware)
     _install_error_handlers(app, operator=False)
     _install_probes(app)
     app.include_router(contract_routes)
@@ -86,6 +95,7 @@ def admin_app(ctx: NodeContext) -> FastAPI:
         description="Operator API. Every call needs `Authorization: Bearer <admin token>`.",
     )
     app.state.ctx = ctx
+    app.add_middleware(TraceMiddleware)
     _install_error_handlers(app, operator=True)
     _install_probes(app)
     app.include_router(admin_routes)

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from interconn.api.errors import to_envelope
 from interconn.context import NodeContext
 from interconn.errors import AuthError, InterconnError
-from interconn.observability import reset_trace_id, set_trace_id
 from interconn.security import auth
 from interconn.wire.common import ok, parse_body, parse_query
 
@@ -48,7 +47,6 @@ async def handle(
 ) -> JSONResponse:
     ctx = ctx_of(request)
     started = time.perf_counter()
-    token = set_trace_id(request.headers.get("x-trace-id"))
     try:
         body = await request.body()
         raw = auth.RawRequest(
@@ -69,17 +67,11 @@ async def handle(
         if isinstance(exc, AuthError | InterconnError) and 400 <= status < 500:
             if isinstance(exc, AuthError) or exc.code_name in {"UNKNOWN_NODE", "CONTRACT_EXPIRED", "CONTRACT_NOT_APPROVED"}:
                 ctx.metrics.auth_failures.labels(exc.code_name).inc()
-    finally:
-        trace = request.headers.get("x-trace-id")
-        reset_trace_id(token)
     ctx.metrics.requests.labels(endpoint, code_name).inc()
     ctx.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
     if request.method == "POST" and status == 200:
         ctx.wake_outbox()
-    response = JSONResponse(payload, status_code=status)
-    if trace:
-        response.headers["x-trace-id"] = trace
-    return response
+    return JSONResponse(payload, status_code=status)
 
 
 def _process(

@@ -138,6 +138,15 @@ def apply(
     now = ctx.clock()
     if expired_time is not None and expired_time <= now:
         raise OperatorError("expired_time must be in the future")
+    pending = session.scalar(
+        select(Contract).where(
+            Contract.role == Role.INITIATOR.value,
+            Contract.status == State.APPLIED.value,
+            Contract.peer_address == address,
+        )
+    )
+    if pending is not None:
+        return pending  # already applied and waiting: applying again changes nothing
     contract = Contract(
         id=secrets.token_hex(16),
         role=Role.INITIATOR.value,
@@ -339,7 +348,8 @@ def decide(
     if not move.changed:
         return contract
     if approve:
-        contract.expired_time = chosen
+        # Wire times have millisecond precision; store what the initiator will store.
+        contract.expired_time = chosen.replace(microsecond=chosen.microsecond // 1000 * 1000)
     contract.reason = reason
     body: dict[str, Any] = {
         "contract_id": contract.contract_id,

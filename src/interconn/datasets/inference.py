@@ -15,8 +15,9 @@ Reading
   (the profile then reports ``encoding='utf-8-sig'``).
 * ``delimiter=None`` sniffs the delimiter from the first 64 KiB among ``,`` ``\\t`` ``;``
   ``|`` (see :func:`sniff_delimiter`).
-* The first record is the header. Names are stripped of surrounding whitespace; an empty
-  name or a name repeated (compared case-insensitively, as SQL does) is an error.
+* The first line starts the header record (a blank first line is an error). Names are
+  stripped of surrounding whitespace; an empty name or a name repeated (compared
+  case-insensitively, as SQL does) is an error.
 * Blank lines are skipped (``csv.writer`` writes a lone empty field as ``""``, so a blank
   line is never a record). Every other record must have exactly as many fields as the
   header.
