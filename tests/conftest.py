@@ -51,8 +51,9 @@ async def reconcile(node: TestNode) -> int:
     return await Reconciler(node.ctx).run_once()
 
 
-async def admin(node: TestNode, method: str, path: str, json: dict | None = None,
-                expect: int = 200) -> object:
+async def admin(
+    node: TestNode, method: str, path: str, json: dict | None = None, expect: int = 200
+) -> object:
     async with node.admin_client() as client:
         response = await client.request(method, path, json=json)
     assert response.status_code == expect, response.text

@@ -35,7 +35,8 @@ class Settings(BaseModel):
     )
     admin_port: int = Field(8601, description="Port of the operator (admin) API.")
     public_address: str = Field(
-        "", description="URL partners use to reach this node. Empty: http://127.0.0.1:<partner_port>."
+        "",
+        description="URL partners use to reach this node. Empty: http://127.0.0.1:<partner_port>.",
     )
     timestamp_window_s: int = Field(300, description="Accepted clock skew of x-timestamp, seconds.")
     allow_unsigned_exempt: bool = Field(
@@ -49,8 +50,12 @@ class Settings(BaseModel):
     contract_days: int = Field(
         365, description="Validity granted to a contract when the applicant names no expiry."
     )
-    outbox_poll_s: float = Field(1.0, description="How often the delivery worker looks for due messages.")
-    outbox_base_delay_s: float = Field(1.0, description="First retry delay; doubles per attempt, with jitter.")
+    outbox_poll_s: float = Field(
+        1.0, description="How often the delivery worker looks for due messages."
+    )
+    outbox_base_delay_s: float = Field(
+        1.0, description="First retry delay; doubles per attempt, with jitter."
+    )
     outbox_max_delay_s: float = Field(300.0, description="Upper bound of the retry delay.")
     outbox_max_age_s: float = Field(
         86400.0,
@@ -59,7 +64,9 @@ class Settings(BaseModel):
     )
     request_timeout_s: float = Field(10.0, description="Timeout of one call to a partner.")
     callback_timeout_s: float = Field(
-        60.0, description="After this long without a confirm callback, the reconciler queries the partner."
+        60.0,
+        description="After this long without a confirm callback, "
+        "the reconciler queries the partner.",
     )
     reconcile_interval_s: float = Field(15.0, description="How often the reconciler runs.")
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")

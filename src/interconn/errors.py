@@ -35,32 +35,74 @@ CODES: dict[str, ErrorCode] = {
     c.name: c
     for c in [
         ErrorCode(0, "OK", 200, "Success."),
-        ErrorCode(10001, "MALFORMED_BODY", 400, "The body is not valid JSON or misses or mistypes a field."),
+        ErrorCode(
+            10001,
+            "MALFORMED_BODY",
+            400,
+            "The body is not valid JSON or misses or mistypes a field.",
+        ),
         ErrorCode(10002, "MALFORMED_QUERY", 400, "A query parameter is missing or invalid."),
         ErrorCode(10003, "MALFORMED_HEADER", 400, "A required header is missing or malformed."),
         ErrorCode(10004, "WRONG_TARGET", 400, "x-target-node-id names another node."),
         ErrorCode(10101, "SIGNATURE_MISSING", 401, "x-auth-sign is required on this call."),
-        ErrorCode(10102, "SIGNATURE_INVALID", 401, "x-auth-sign does not verify against the agreed credential."),
+        ErrorCode(
+            10102,
+            "SIGNATURE_INVALID",
+            401,
+            "x-auth-sign does not verify against the agreed credential.",
+        ),
         ErrorCode(10103, "TIMESTAMP_SKEWED", 401, "x-timestamp is outside the accepted window."),
-        ErrorCode(10104, "NONCE_INVALID", 401, "x-nonce is not 16-128 characters of [A-Za-z0-9_-]."),
+        ErrorCode(
+            10104, "NONCE_INVALID", 401, "x-nonce is not 16-128 characters of [A-Za-z0-9_-]."
+        ),
         ErrorCode(10105, "NONCE_REPLAYED", 401, "This (source node, nonce) pair was already used."),
-        ErrorCode(10106, "CREDENTIAL_INVALID", 400, "auth_type/auth_credential is unsupported or not a valid PEM key or certificate."),
+        ErrorCode(
+            10106,
+            "CREDENTIAL_INVALID",
+            400,
+            "auth_type/auth_credential is unsupported or not a valid PEM key or certificate.",
+        ),
         ErrorCode(10107, "UNKNOWN_NODE", 401, "The calling node has no contract with this node."),
         ErrorCode(10201, "CONTRACT_NOT_APPROVED", 403, "The caller's contract is not APPROVED."),
         ErrorCode(10202, "CONTRACT_EXPIRED", 403, "The caller's contract has expired."),
-        ErrorCode(10203, "CONTRACT_MISMATCH", 403, "The contract_id given does not belong to the calling node."),
-        ErrorCode(10204, "PERMIT_INVALID", 403, "A resource permit is forged, expired, revoked, used up or not for this caller or resource."),
+        ErrorCode(
+            10203,
+            "CONTRACT_MISMATCH",
+            403,
+            "The contract_id given does not belong to the calling node.",
+        ),
+        ErrorCode(
+            10204,
+            "PERMIT_INVALID",
+            403,
+            "A resource permit is forged, expired, revoked, used up, "
+            "or not for this caller or resource.",
+        ),
         ErrorCode(10205, "FORBIDDEN", 403, "The caller may not see or change this resource."),
         ErrorCode(10301, "NOT_FOUND", 404, "No such record for this caller."),
-        ErrorCode(10401, "STATE_CONFLICT", 409, "The lifecycle does not allow this move from the current state."),
-        ErrorCode(10402, "DUPLICATE", 409, "A record with this id already exists with different content."),
+        ErrorCode(
+            10401,
+            "STATE_CONFLICT",
+            409,
+            "The lifecycle does not allow this move from the current state.",
+        ),
+        ErrorCode(
+            10402, "DUPLICATE", 409, "A record with this id already exists with different content."
+        ),
         ErrorCode(20001, "OPERATOR_INPUT", 400, "The operator's request is invalid."),
         ErrorCode(20002, "UNAUTHORIZED", 401, "The admin bearer token is missing or wrong."),
         ErrorCode(30001, "PARTNER_UNREACHABLE", 502, "The partner node could not be reached."),
         ErrorCode(30002, "PARTNER_REFUSED", 502, "The partner node answered with an error."),
-        ErrorCode(30003, "PARTNER_PROTOCOL", 502, "The partner node answered something this profile does not allow."),
+        ErrorCode(
+            30003,
+            "PARTNER_PROTOCOL",
+            502,
+            "The partner node answered something this profile does not allow.",
+        ),
         ErrorCode(50001, "INTERNAL", 500, "Internal error; retry later."),
-        ErrorCode(50002, "UNAVAILABLE", 503, "The node is not ready (database unavailable or busy)."),
+        ErrorCode(
+            50002, "UNAVAILABLE", 503, "The node is not ready (database unavailable or busy)."
+        ),
     ]
 }
 

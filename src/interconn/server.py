@@ -56,12 +56,26 @@ async def serve(ctx: NodeContext) -> None:
     ctx.outbox_wakeup = asyncio.Event()
     stop = asyncio.Event()
     servers = [
-        _Server(uvicorn.Config(partner_app(ctx), host=settings.partner_host,
-                               port=settings.partner_port, log_level="warning",
-                               access_log=False, lifespan="off")),
-        _Server(uvicorn.Config(admin_app(ctx), host=settings.admin_host,
-                               port=settings.admin_port, log_level="warning",
-                               access_log=False, lifespan="off")),
+        _Server(
+            uvicorn.Config(
+                partner_app(ctx),
+                host=settings.partner_host,
+                port=settings.partner_port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        ),
+        _Server(
+            uvicorn.Config(
+                admin_app(ctx),
+                host=settings.admin_host,
+                port=settings.admin_port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        ),
     ]
 
     def _stop() -> None:
@@ -75,12 +89,14 @@ async def serve(ctx: NodeContext) -> None:
 
     log.info(
         "node %s: partner API on %s:%s, admin API on %s:%s, database %s",
-        ctx.node.node_id, settings.partner_host, settings.partner_port,
-        settings.admin_host, settings.admin_port, ctx.db.engine.url.render_as_string(),
+        ctx.node.node_id,
+        settings.partner_host,
+        settings.partner_port,
+        settings.admin_host,
+        settings.admin_port,
+        ctx.db.engine.url.render_as_string(),
     )
-    tasks = [
-        asyncio.create_task(s.serve()) for s in servers
-    ] + [
+    tasks = [asyncio.create_task(s.serve()) for s in servers] + [
         asyncio.create_task(OutboxWorker(ctx).run(stop)),
         asyncio.create_task(Reconciler(ctx).run(stop)),
     ]

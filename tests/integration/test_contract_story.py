@@ -19,7 +19,9 @@ async def _status(node: TestNode, ref: str) -> str:
 
 
 async def test_apply_approve_both_sides_agree(node_a: TestNode, node_b: TestNode) -> None:
-    created = await admin(node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201)
+    created = await admin(
+        node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201
+    )
     assert isinstance(created, dict)
     assert created["status"] == "APPLIED" and created["contract_id"] is None
     await deliver(node_a, node_b)
@@ -85,7 +87,9 @@ async def test_withdraw_pending_application(node_a: TestNode, node_b: TestNode) 
 async def test_terminate_before_apply_delivered_keeps_order(
     node_a: TestNode, node_b: TestNode
 ) -> None:
-    created = await admin(node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201)
+    created = await admin(
+        node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201
+    )
     assert isinstance(created, dict)
     await admin(node_a, "POST", f"/admin/v1/contracts/{created['id']}/terminate", {})
     await deliver(node_a, node_b)
@@ -102,10 +106,12 @@ async def test_node_info_health_and_update(node_a: TestNode, node_b: TestNode) -
     assert info["auth_credential"].startswith("-----BEGIN PUBLIC KEY-----")
     health = await admin(node_a, "GET", f"/admin/v1/partners/{node_b.node_id}/health")
     assert health == {"status": "OK"}
-    result = await admin(node_a, "PATCH", "/admin/v1/node", {"name": "A renamed", "description": "d"})
+    result = await admin(
+        node_a, "PATCH", "/admin/v1/node", {"name": "A renamed", "description": "d"}
+    )
     assert isinstance(result, dict) and result["partners_notified"] == 1
     await deliver(node_a, node_b)
-    seen = await admin(node_b, "GET", f"/admin/v1/partners")
+    seen = await admin(node_b, "GET", "/admin/v1/partners")
     assert isinstance(seen, list) and seen[0]["peer_name"] == "A renamed"
     # B asks A back: the contract works in both directions.
     back = await admin(node_b, "GET", f"/admin/v1/partners/{node_a.node_id}/info")
@@ -113,13 +119,19 @@ async def test_node_info_health_and_update(node_a: TestNode, node_b: TestNode) -
 
 
 async def test_same_apply_twice_gets_same_answer(node_a: TestNode, node_b: TestNode) -> None:
-    first = await admin(node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201)
-    again = await admin(node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201)
+    first = await admin(
+        node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201
+    )
+    again = await admin(
+        node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201
+    )
     assert isinstance(first, dict) and isinstance(again, dict) and first["id"] == again["id"]
     assert await deliver(node_a, node_b) == 1
     # On the wire: the very same apply sent twice (fresh nonces) gets the same contract id.
     body = node_a.ctx.node.info(system_version="x")
-    async with PartnerClient(node_a.ctx.node, version="x", transport=node_a.ctx.transport) as client:
+    async with PartnerClient(
+        node_a.ctx.node, version="x", transport=node_a.ctx.transport
+    ) as client:
         answers = [
             await client.call("POST", node_b.address, path("contract.apply"), body=body)
             for _ in range(2)
@@ -130,12 +142,17 @@ async def test_same_apply_twice_gets_same_answer(node_a: TestNode, node_b: TestN
     assert isinstance(inbox, list) and len(inbox) == 1
 
 
-async def test_audit_log_records_every_change_with_trace(node_a: TestNode, node_b: TestNode) -> None:
+async def test_audit_log_records_every_change_with_trace(
+    node_a: TestNode, node_b: TestNode
+) -> None:
     ref = await contract_between(node_a, node_b)
     entries = await admin(node_b, "GET", "/admin/v1/audit")
     assert isinstance(entries, list)
     actions = [(e["action"], e["from_state"], e["to_state"]) for e in reversed(entries)]
-    assert actions == [("contract.apply", None, "APPLIED"), ("contract.approve", "APPLIED", "APPROVED")]
+    assert actions == [
+        ("contract.apply", None, "APPLIED"),
+        ("contract.approve", "APPLIED", "APPROVED"),
+    ]
     assert all(e["trace_id"] for e in entries)
     a_entries = await admin(node_a, "GET", "/admin/v1/audit")
     assert isinstance(a_entries, list)

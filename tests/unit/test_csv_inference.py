@@ -249,8 +249,11 @@ def test_inferred_types_are_the_lattice_join(
 
 
 @settings(max_examples=100, deadline=None)
-@given(fields=st.lists(st.lists(st.text(_ALPHABET, max_size=8), min_size=2, max_size=2),
-                       min_size=1, max_size=10))
+@given(
+    fields=st.lists(
+        st.lists(st.text(_ALPHABET, max_size=8), min_size=2, max_size=2), min_size=1, max_size=10
+    )
+)
 def test_round_trips_awkward_strings_and_counts_records_not_lines(
     fields: list[list[str]],
 ) -> None:

@@ -277,8 +277,13 @@ def test_permit_as_json_string_object_and_blank() -> None:
 @pytest.mark.parametrize("key", ["auditId", "audit_id"])
 @pytest.mark.parametrize(
     "model",
-    [DatasetAuditQueryParams, ProjectAuditQueryParams, FlowAuditQueryParams,
-     JobAuditQueryParams, ModelAuditQueryParams],
+    [
+        DatasetAuditQueryParams,
+        ProjectAuditQueryParams,
+        FlowAuditQueryParams,
+        JobAuditQueryParams,
+        ModelAuditQueryParams,
+    ],
 )
 def test_audit_id_spellings(key: str, model: type[AuditIdParams]) -> None:
     assert parse_query(model, {key: "a1"}).audit_id == "a1"
@@ -323,8 +328,13 @@ def test_page_defaults_and_all() -> None:
 
 @pytest.mark.parametrize(
     "params",
-    [{"page_size": "0"}, {"page_size": "1001"}, {"page_size": "-2"}, {"page_num": "0"},
-     {"page_size": "ten"}],
+    [
+        {"page_size": "0"},
+        {"page_size": "1001"},
+        {"page_size": "-2"},
+        {"page_num": "0"},
+        {"page_size": "ten"},
+    ],
 )
 def test_page_rejects_bad_values(params: dict[str, str]) -> None:
     for model in (DatasetListParams, ProjectListParams, ComponentListParams):
@@ -387,8 +397,12 @@ def test_contract_apply_terminate_and_extra_fields() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "needle"),
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON object"), (b"\xff\xfe", "UTF-8"),
-     (b'"text"', "JSON object")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b"\xff\xfe", "UTF-8"),
+        (b'"text"', "JSON object"),
+    ],
 )
 def test_invalid_body_is_malformed(raw: bytes, needle: str) -> None:
     with pytest.raises(MalformedRequest, match=needle) as err:
@@ -412,12 +426,23 @@ def test_dataset_audit_apply_scope_and_v10_fields(encode: bool) -> None:
     scope = {"PROJECT": ["p1"], "component": ["psi"]}
     apply = parse_body(
         DatasetAuditApplyRequest,
-        body({"audit_id": "a", "contract_id": "c", "dataset_id": "d",
-              "auth_scope": json.dumps(scope) if encode else scope,
-              "time_limit": 1_800_000_000_000, "times_limit": "5",
-              "authority_list": [1, 2], "column_names": ["x"], "differential_budget": 0.5,
-              "max_task_usage": 3, "prevent_differential_privacy_attack": True,
-              "scope_id": "s", "expired_time": "2024-03-01T12:00:00"}),
+        body(
+            {
+                "audit_id": "a",
+                "contract_id": "c",
+                "dataset_id": "d",
+                "auth_scope": json.dumps(scope) if encode else scope,
+                "time_limit": 1_800_000_000_000,
+                "times_limit": "5",
+                "authority_list": [1, 2],
+                "column_names": ["x"],
+                "differential_budget": 0.5,
+                "max_task_usage": 3,
+                "prevent_differential_privacy_attack": True,
+                "scope_id": "s",
+                "expired_time": "2024-03-01T12:00:00",
+            }
+        ),
     )
     assert apply.auth_scope == {ScopeType.PROJECT: ["p1"], ScopeType.COMPONENT: ["psi"]}
     assert apply.times_limit == 5 and apply.expired_time == INSTANT
@@ -429,8 +454,10 @@ def test_dataset_audit_apply_scope_and_v10_fields(encode: bool) -> None:
 )
 def test_dataset_audit_apply_rejects(extra: dict[str, Any]) -> None:
     with pytest.raises(MalformedRequest, match=next(iter(extra))):
-        parse_body(DatasetAuditApplyRequest,
-                   body({"audit_id": "a", "contract_id": "c", "dataset_id": "d", **extra}))
+        parse_body(
+            DatasetAuditApplyRequest,
+            body({"audit_id": "a", "contract_id": "c", "dataset_id": "d", **extra}),
+        )
 
 
 def test_dataset_detail_requires_column_metas_list_does_not() -> None:
@@ -438,9 +465,17 @@ def test_dataset_detail_requires_column_metas_list_does_not() -> None:
     with pytest.raises(ValidationError, match="column_metas"):
         DatasetDetail.model_validate({"dataset_id": "d"})
     detail = DatasetDetail.model_validate(
-        {"dataset_id": "d", "column_metas": [{"name": "age", "distribution": "CONTINUOUS"},
-                                             {"name": "id", "distribution": "OTHER"}],
-         "creator": 7, "join_columns": ["id"], "label_columns": ["y"], "create_time": 1700000000}
+        {
+            "dataset_id": "d",
+            "column_metas": [
+                {"name": "age", "distribution": "CONTINUOUS"},
+                {"name": "id", "distribution": "OTHER"},
+            ],
+            "creator": 7,
+            "join_columns": ["id"],
+            "label_columns": ["y"],
+            "create_time": 1700000000,
+        }
     )
     assert detail.column_metas[1].distribution == "OTHER"
     assert detail.wire_dict()["create_time"] == 1_700_000_000_000
@@ -461,8 +496,11 @@ def test_project_type_tolerates_unknown_and_detail_maps() -> None:
 
 def test_envelope_helpers() -> None:
     assert ok() == {"code": 0, "msg": "success", "data": {}}
-    assert ok(NodeHealthResponse(status="UP")) == {"code": 0, "msg": "success",
-                                                    "data": {"status": "UP"}}
+    assert ok(NodeHealthResponse(status="UP")) == {
+        "code": 0,
+        "msg": "success",
+        "data": {"status": "UP"},
+    }
     assert error(10001, "bad", {"f": 1}) == {"code": 10001, "msg": "bad", "data": {"f": 1}}
     assert Envelope.model_validate({"code": 200, "data": {}}).is_ok
     assert not Envelope.model_validate({"code": 10301, "msg": "x"}).is_ok
@@ -487,13 +525,24 @@ SAMPLES: list[tuple[type[WireModel], dict[str, Any]]] = [
     (DatasetQueryParams, {"dataset_id": "d"}),  # 11
     (DatasetDetail, {"dataset_id": "d", "column_metas": [{"name": "id"}], "row_cnt": 3}),
     (DatasetAuditApplyRequest, {"audit_id": "a", "contract_id": "c", "dataset_id": "d"}),  # 12
-    (DatasetAuditConfirmRequest, {"audit_id": "a", "status": "APPROVED",
-                                  "resource_permit": PERMIT}),  # 13
+    (
+        DatasetAuditConfirmRequest,
+        {"audit_id": "a", "status": "APPROVED", "resource_permit": PERMIT},
+    ),  # 13
     (DatasetAuditTerminateRequest, {"audit_id": "a"}),  # 14
-    (DatasetAuditQueryResponse, {"status": "APPROVED", "time_limit": 5,
-                                 "resource_permit": PERMIT}),  # 15
-    (ProjectAuditApplyRequest, {"audit_id": "a", "project_id": "p", "type": "MPC",
-                                "datasets": [{"dataset_id": "d", "creator": "alice"}]}),  # 16
+    (
+        DatasetAuditQueryResponse,
+        {"status": "APPROVED", "time_limit": 5, "resource_permit": PERMIT},
+    ),  # 15
+    (
+        ProjectAuditApplyRequest,
+        {
+            "audit_id": "a",
+            "project_id": "p",
+            "type": "MPC",
+            "datasets": [{"dataset_id": "d", "creator": "alice"}],
+        },
+    ),  # 16
     (ProjectAuditConfirmRequest, {"audit_id": "a", "status": "REJECTED"}),  # 17
     (ProjectAuditTerminateRequest, {"audit_id": "a", "status": "TERMINATED"}),  # 18
     (ProjectAuditQueryResponse, {"status": "APPLIED"}),  # 19
@@ -509,14 +558,18 @@ SAMPLES: list[tuple[type[WireModel], dict[str, Any]]] = [
     (FlowAuditConfirmRequest, {"audit_id": "a", "status": "APPROVED", "approver": "x"}),  # 25
     (FlowAuditTerminateRequest, {"audit_id": "a", "remote_node": "n"}),  # 26
     (FlowAuditQueryResponse, {"status": "REJECTED"}),  # 27
-    (JobAuditApplyRequest, {"audit_id": "a", "job_id": "j", "config": CONF,
-                            "resource_info": {"cpu": 2}}),  # 28
+    (
+        JobAuditApplyRequest,
+        {"audit_id": "a", "job_id": "j", "config": CONF, "resource_info": {"cpu": 2}},
+    ),  # 28
     (JobAuditConfirmRequest, {"audit_id": "a", "status": "APPROVED", "job_id": "j"}),  # 29
     (JobAuditTerminateRequest, {"audit_id": "a", "job_id": "j"}),  # 30
     (JobAuditQueryResponse, {"status": "TERMINATED"}),  # 31
     (ModelAuditApplyRequest, {"audit_id": "a", "model_id": "m", "digest": "sha"}),  # 32
-    (ModelAuditConfirmRequest, {"audit_id": "a", "status": "APPROVED",
-                                "resource_permit": "tok"}),  # 33
+    (
+        ModelAuditConfirmRequest,
+        {"audit_id": "a", "status": "APPROVED", "resource_permit": "tok"},
+    ),  # 33
     (ModelAuditTerminateRequest, {"audit_id": "a", "resource_permit": "tok"}),  # 34
     (ModelAuditQueryResponse, {"status": "APPROVED"}),  # 35
 ]
@@ -545,9 +598,18 @@ _times = st.none() | st.datetimes(
 
 @given(
     st.builds(
-        NodeInfo, node_id=_id, inst_id=_opt, name=_opt, institution=_opt, address=_opt,
-        system=_opt, system_version=_opt, auth_type=_opt, auth_credential=_opt,
-        description=_opt, expired_time=_times,
+        NodeInfo,
+        node_id=_id,
+        inst_id=_opt,
+        name=_opt,
+        institution=_opt,
+        address=_opt,
+        system=_opt,
+        system_version=_opt,
+        auth_type=_opt,
+        auth_credential=_opt,
+        description=_opt,
+        expired_time=_times,
     )
 )
 def test_node_info_round_trip(info: NodeInfo) -> None:
@@ -563,12 +625,15 @@ def test_deeply_nested_body_is_malformed_not_a_crash() -> None:
 
 def test_long_credentials_and_tokens_are_not_truncated_or_refused() -> None:
     pem = "-----BEGIN CERTIFICATE-----\n" + "A" * 3000 + "\n-----END CERTIFICATE-----\n"
-    apply = parse_body(ContractApplyRequest, body({**NODE, "auth_type": "CERT",
-                                                   "auth_credential": pem}))
+    apply = parse_body(
+        ContractApplyRequest, body({**NODE, "auth_type": "CERT", "auth_credential": pem})
+    )
     assert apply.auth_credential == pem.strip()
     token = "x" * 2000
-    confirm = parse_body(JobAuditConfirmRequest,
-                         body({"audit_id": "a", "status": "APPROVED", "resource_permit": token}))
+    confirm = parse_body(
+        JobAuditConfirmRequest,
+        body({"audit_id": "a", "status": "APPROVED", "resource_permit": token}),
+    )
     assert confirm.resource_permit is not None and confirm.resource_permit.token == token
     with pytest.raises(MalformedRequest, match="audit_id"):
         parse_body(JobAuditTerminateRequest, body({"audit_id": "a" * 257}))

@@ -103,15 +103,19 @@ def inbox(ctx: Ctx, actor: Operator) -> list[InboxItem]:
     """Requests from partners waiting for this node's decision."""
     with ctx.db.read() as session:
         rows = session.scalars(
-            select(Contract).where(
-                Contract.role == Role.PARTNER.value, Contract.status == State.APPLIED.value
-            ).order_by(Contract.created_at)
+            select(Contract)
+            .where(Contract.role == Role.PARTNER.value, Contract.status == State.APPLIED.value)
+            .order_by(Contract.created_at)
         )
         return [
             InboxItem(
-                kind="contract", id=c.id, ref=c.contract_id, from_node_id=c.peer_node_id,
+                kind="contract",
+                id=c.id,
+                ref=c.contract_id,
+                from_node_id=c.peer_node_id,
                 from_name=c.peer_name,
-                summary=f"contract with {c.peer_name or c.peer_node_id} ({c.peer_institution or '-'}) "
+                summary=f"contract with {c.peer_name or c.peer_node_id} "
+                f"({c.peer_institution or '-'}) "
                 f"at {c.peer_address}",
                 created_at=c.created_at,
             )
@@ -122,7 +126,9 @@ def inbox(ctx: Ctx, actor: Operator) -> list[InboxItem]:
 def _partner(ctx: Ctx, node_id: str) -> Contract:
     with ctx.db.read() as session:
         row = session.scalar(
-            select(Contract).where(Contract.peer_node_id == node_id).order_by(Contract.created_at.desc())
+            select(Contract)
+            .where(Contract.peer_node_id == node_id)
+            .order_by(Contract.created_at.desc())
         )
     if row is None:
         raise NotFound(f"no contract with node {node_id!r}")
@@ -138,41 +144,71 @@ def partners(ctx: Ctx, actor: Operator) -> list[ContractView]:
 @router.get("/partners/{node_id}/info")
 async def partner_info(node_id: str, ctx: Ctx, actor: Operator) -> dict[str, Any]:
     row = _partner(ctx, node_id)
-    async with PartnerClient(ctx.node, version=ctx.version, transport=ctx.transport,
-                             timeout=ctx.settings.request_timeout_s) as client:
-        return await client.call("GET", row.peer_address, path("node.query"),
-                                 query={"node_id": node_id}, target_node_id=node_id)
+    async with PartnerClient(
+        ctx.node,
+        version=ctx.version,
+        transport=ctx.transport,
+        timeout=ctx.settings.request_timeout_s,
+    ) as client:
+        return await client.call(
+            "GET",
+            row.peer_address,
+            path("node.query"),
+            query={"node_id": node_id},
+            target_node_id=node_id,
+        )
 
 
 @router.get("/partners/{node_id}/health")
 async def partner_health(node_id: str, ctx: Ctx, actor: Operator) -> dict[str, Any]:
     row = _partner(ctx, node_id)
-    async with PartnerClient(ctx.node, version=ctx.version, transport=ctx.transport,
-                             timeout=ctx.settings.request_timeout_s) as client:
-        return await client.call("GET", row.peer_address, path("node.health"),
-                                 target_node_id=node_id)
+    async with PartnerClient(
+        ctx.node,
+        version=ctx.version,
+        transport=ctx.transport,
+        timeout=ctx.settings.request_timeout_s,
+    ) as client:
+        return await client.call(
+            "GET", row.peer_address, path("node.health"), target_node_id=node_id
+        )
 
 
 @router.get("/audit")
-def audit_log(ctx: Ctx, actor: Operator, record_id: str | None = None, limit: int = 100) -> list[AuditView]:
+def audit_log(
+    ctx: Ctx, actor: Operator, record_id: str | None = None, limit: int = 100
+) -> list[AuditView]:
     if not 1 <= limit <= 10000:
         raise OperatorError("limit must be between 1 and 10000")
     with ctx.db.read() as session:
-        return [AuditView.model_validate(e) for e in audit.entries(session, record_id=record_id, limit=limit)]
+        return [
+            AuditView.model_validate(e)
+            for e in audit.entries(session, record_id=record_id, limit=limit)
+        ]
 
 
 @router.get("/outbox")
-def outbox_list(ctx: Ctx, actor: Operator, status: str | None = None, limit: int = 100) -> list[OutboxView]:
+def outbox_list(
+    ctx: Ctx, actor: Operator, status: str | None = None, limit: int = 100
+) -> list[OutboxView]:
     with ctx.db.read() as session:
-        return [OutboxView.model_validate(m) for m in outbox.listing(session, status=status, limit=limit)]
+        return [
+            OutboxView.model_validate(m)
+            for m in outbox.listing(session, status=status, limit=limit)
+        ]
 
 
 @router.post("/outbox/{message_id}/retry")
 def outbox_retry(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
     with ctx.db.unit_of_work() as session:
         row = outbox.retry(session, message_id=message_id, now=ctx.clock())
-        audit.record(session, actor=actor, action="outbox.retry", kind=row.kind,
-                     record_id=row.record_id, detail={"message_id": message_id})
+        audit.record(
+            session,
+            actor=actor,
+            action="outbox.retry",
+            kind=row.kind,
+            record_id=row.record_id,
+            detail={"message_id": message_id},
+        )
         view = OutboxView.model_validate(row)
     ctx.wake_outbox()
     return view
@@ -182,8 +218,14 @@ def outbox_retry(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
 def outbox_cancel(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
     with ctx.db.unit_of_work() as session:
         row = outbox.cancel(session, message_id=message_id, now=ctx.clock())
-        audit.record(session, actor=actor, action="outbox.cancel", kind=row.kind,
-                     record_id=row.record_id, detail={"message_id": message_id})
+        audit.record(
+            session,
+            actor=actor,
+            action="outbox.cancel",
+            kind=row.kind,
+            record_id=row.record_id,
+            detail={"message_id": message_id},
+        )
         return OutboxView.model_validate(row)
 
 
@@ -199,7 +241,9 @@ def status(ctx: Ctx, actor: Operator) -> dict[str, Any]:
             session.execute(select(Contract.status, func.count()).group_by(Contract.status)).all()
         )
         count, oldest = outbox.backlog(session)
-        flagged = len([m for m in outbox.listing(session, status="PENDING", limit=10000) if m.overdue_flagged])
+        flagged = len(
+            [m for m in outbox.listing(session, status="PENDING", limit=10000) if m.overdue_flagged]
+        )
         failed = len(outbox.listing(session, status="FAILED", limit=10000))
     return {
         "node_id": ctx.node.node_id,

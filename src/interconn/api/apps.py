@@ -19,8 +19,8 @@ from interconn import __version__
 from interconn.api.errors import to_envelope
 from interconn.context import NodeContext
 from interconn.errors import CODES, InterconnError, MalformedRequest, OperatorError
-from interconn.protocol.lifecycle import IllegalTransition
 from interconn.observability import TraceMiddleware
+from interconn.protocol.lifecycle import IllegalTransition
 from interconn.wire.common import error
 
 
@@ -39,14 +39,20 @@ def _install_error_handlers(app: FastAPI, *, operator: bool) -> None:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
-        err = OperatorError(f"invalid request: {problems}") if operator else MalformedRequest(problems)
+        err = (
+            OperatorError(f"invalid request: {problems}")
+            if operator
+            else MalformedRequest(problems)
+        )
         return JSONResponse(error(err.code, err.msg), status_code=err.http_status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODES["NOT_FOUND"] if exc.status_code == 404 else CODES["MALFORMED_QUERY"]
-        return JSONResponse(error(code.code, f"{exc.detail}: {request.method} {request.url.path}"),
-                            status_code=exc.status_code)
+        return JSONResponse(
+            error(code.code, f"{exc.detail}: {request.method} {request.url.path}"),
+            status_code=exc.status_code,
+        )
 
 
 def _install_probes(app: FastAPI) -> None:
@@ -61,7 +67,9 @@ def _install_probes(app: FastAPI) -> None:
             with ctx.db.read() as session:
                 session.execute(text("SELECT 1"))
         except Exception as exc:
-            return JSONResponse({"status": "unavailable", "reason": str(exc)[:200]}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "reason": str(exc)[:200]}, status_code=503
+            )
         return JSONResponse({"status": "ready", "node_id": ctx.node.node_id})
 
 

@@ -30,14 +30,22 @@ def _contract(admin: AdminClient, node_id: str) -> dict[str, Any]:
     return rows[0] if rows else {}
 
 
-def _show(console: Console, a: NodeProcess, b: NodeProcess, ca: AdminClient, cb: AdminClient) -> None:
+def _show(
+    console: Console, a: NodeProcess, b: NodeProcess, ca: AdminClient, cb: AdminClient
+) -> None:
     table = Table(title="contract state on both sides")
     for col in ("node", "role", "contract_id", "status", "peer", "expires"):
         table.add_column(col)
     for node, admin, peer in ((a, ca, b), (b, cb, a)):
         row = _contract(admin, peer.node_id)
-        table.add_row(node.node_id, row.get("role", ""), row.get("contract_id") or "",
-                      row.get("status", ""), peer.node_id, str(row.get("expired_time") or ""))
+        table.add_row(
+            node.node_id,
+            row.get("role", ""),
+            row.get("contract_id") or "",
+            row.get("status", ""),
+            peer.node_id,
+            str(row.get("expired_time") or ""),
+        )
     console.print(table)
 
 
@@ -49,7 +57,10 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
         for node in (a, b):
             node.init()
             node.start()
-            console.print(f"[green]started[/] {node.node_id}: partner API {node.address}, admin {node.admin_url}")
+            console.print(
+                f"[green]started[/] {node.node_id}: partner API {node.address}, "
+                f"admin {node.admin_url}"
+            )
         ca, cb = a.admin(), b.admin()
 
         console.rule("1. A applies for a contract with B")
@@ -66,12 +77,18 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
 
         console.rule("3. A reads B's node info and health (signed calls)")
         info = ca.get(f"/admin/v1/partners/{b.node_id}/info")
-        console.print(f"B says: {info['name']} / {info['institution']} / {info['system']} {info['system_version']}")
+        console.print(
+            f"B says: {info['name']} / {info['institution']} / "
+            f"{info['system']} {info['system_version']}"
+        )
         console.print(f"B's health: {ca.get(f'/admin/v1/partners/{b.node_id}/health')['status']}")
 
         console.rule("4. A renames itself; node/update reaches B")
         ca.patch("/admin/v1/node", {"name": "Bank A (renamed)"})
-        _wait(lambda: _contract(cb, a.node_id).get("peer_name") == "Bank A (renamed)", "B to see the new name")
+        _wait(
+            lambda: _contract(cb, a.node_id).get("peer_name") == "Bank A (renamed)",
+            "B to see the new name",
+        )
         console.print(f"B now knows A as {_contract(cb, a.node_id)['peer_name']!r}")
 
         console.rule("5. B terminates the contract; A follows")
@@ -87,8 +104,10 @@ def run_demo(console: Console, *, keep: bool = False) -> None:
             console.print(f"refused as expected: {exc}")
         console.rule("audit log on B")
         for entry in reversed(cb.get("/admin/v1/audit", limit=20)):
-            console.print(f"{entry['at']}  {entry['actor']:<14} {entry['action']:<22} "
-                          f"{entry['from_state'] or '-'} -> {entry['to_state'] or '-'}")
+            console.print(
+                f"{entry['at']}  {entry['actor']:<14} {entry['action']:<22} "
+                f"{entry['from_state'] or '-'} -> {entry['to_state'] or '-'}"
+            )
         ca.close()
         cb.close()
         console.print("[bold green]demo complete[/]")

@@ -17,7 +17,8 @@ from interconn.config import Settings, config_markdown, load_settings, write_con
 from interconn.errors import InterconnError, OperatorError
 
 app = typer.Typer(
-    no_args_is_help=True, pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="BFIA interconnection management-plane node.",
 )
 db_app = typer.Typer(help="Database schema.")
@@ -71,11 +72,17 @@ def init(
     inst_id: Annotated[str | None, typer.Option(help="Institution id (default: node id).")] = None,
     name: Annotated[str, typer.Option(help="Node name.")] = "interconn node",
     institution: Annotated[str, typer.Option(help="Institution name.")] = "",
-    auth_type: Annotated[str, typer.Option(help="SHA256_ECDSA, SHA256_RSA or CERT.")] = "SHA256_ECDSA",
+    auth_type: Annotated[
+        str, typer.Option(help="SHA256_ECDSA, SHA256_RSA or CERT.")
+    ] = "SHA256_ECDSA",
     partner_port: Annotated[int | None, typer.Option(help="Partner-facing port.")] = None,
     admin_port: Annotated[int | None, typer.Option(help="Admin API port.")] = None,
-    public_address: Annotated[str | None, typer.Option(help="URL partners use to reach us.")] = None,
-    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default SQLite).")] = None,
+    public_address: Annotated[
+        str | None, typer.Option(help="URL partners use to reach us.")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default SQLite).")
+    ] = None,
 ) -> None:
     """Create the node's identity, keys, database and first admin token."""
     from interconn.node.identity import create_identity
@@ -90,10 +97,14 @@ def init(
     except ValueError:
         raise OperatorError(f"unsupported auth type {auth_type!r}") from None
     values: dict[str, Any] = {
-        k: v for k, v in {
-            "partner_port": partner_port, "admin_port": admin_port,
-            "public_address": public_address, "database_url": database_url,
-        }.items() if v is not None
+        k: v
+        for k, v in {
+            "partner_port": partner_port,
+            "admin_port": admin_port,
+            "public_address": public_address,
+            "database_url": database_url,
+        }.items()
+        if v is not None
     }
     existing = settings.model_dump(exclude_unset=True, exclude={"data_dir"})
     write_config(settings, {**existing, **values})
@@ -102,8 +113,13 @@ def init(
     nid = node_id or "node-" + secrets.token_hex(6)
     with db.unit_of_work() as session:
         token = create_identity(
-            session, data_dir=settings.data_dir, node_id=nid, inst_id=inst_id or nid,
-            name=name, institution=institution or name, auth_type=chosen,
+            session,
+            data_dir=settings.data_dir,
+            node_id=nid,
+            inst_id=inst_id or nid,
+            name=name,
+            institution=institution or name,
+            auth_type=chosen,
         )
     db.dispose()
     path = token_path(settings)
@@ -157,8 +173,16 @@ def node_update(
     console.print(f"updated; {result['partners_notified']} partner(s) will be notified")
 
 
-CONTRACT_COLUMNS = ["id", "contract_id", "role", "status", "peer_node_id", "peer_name",
-                    "peer_address", "expired_time"]
+CONTRACT_COLUMNS = [
+    "id",
+    "contract_id",
+    "role",
+    "status",
+    "peer_node_id",
+    "peer_name",
+    "peer_address",
+    "expired_time",
+]
 
 
 @partners_app.command("list")
@@ -193,29 +217,40 @@ def apply(
 @app.command()
 def inbox(data_dir: DataDir = None) -> None:
     """Requests from partners waiting for your decision."""
-    _table("inbox", _client(data_dir).get("/admin/v1/inbox"),
-           ["kind", "id", "ref", "from_node_id", "from_name", "summary", "created_at"])
+    _table(
+        "inbox",
+        _client(data_dir).get("/admin/v1/inbox"),
+        ["kind", "id", "ref", "from_node_id", "from_name", "summary", "created_at"],
+    )
 
 
 @app.command()
-def approve(ref: str, data_dir: DataDir = None,
-            reason: Annotated[str | None, typer.Option()] = None) -> None:
+def approve(
+    ref: str, data_dir: DataDir = None, reason: Annotated[str | None, typer.Option()] = None
+) -> None:
     """Approve a pending request (contract id or internal id)."""
-    _kv("approved", _client(data_dir).post(f"/admin/v1/contracts/{ref}/approve", {"reason": reason}))
+    _kv(
+        "approved", _client(data_dir).post(f"/admin/v1/contracts/{ref}/approve", {"reason": reason})
+    )
 
 
 @app.command()
-def reject(ref: str, data_dir: DataDir = None,
-           reason: Annotated[str | None, typer.Option()] = None) -> None:
+def reject(
+    ref: str, data_dir: DataDir = None, reason: Annotated[str | None, typer.Option()] = None
+) -> None:
     """Reject a pending request."""
     _kv("rejected", _client(data_dir).post(f"/admin/v1/contracts/{ref}/reject", {"reason": reason}))
 
 
 @app.command()
-def terminate(ref: str, data_dir: DataDir = None,
-              reason: Annotated[str | None, typer.Option()] = None) -> None:
+def terminate(
+    ref: str, data_dir: DataDir = None, reason: Annotated[str | None, typer.Option()] = None
+) -> None:
     """Terminate a contract (or withdraw a pending application)."""
-    _kv("terminated", _client(data_dir).post(f"/admin/v1/contracts/{ref}/terminate", {"reason": reason}))
+    _kv(
+        "terminated",
+        _client(data_dir).post(f"/admin/v1/contracts/{ref}/terminate", {"reason": reason}),
+    )
 
 
 @app.command()
@@ -227,20 +262,38 @@ def status(data_dir: DataDir = None) -> None:
 
 
 @app.command()
-def audit(data_dir: DataDir = None, record: Annotated[str | None, typer.Option()] = None,
-          limit: int = 50) -> None:
+def audit(
+    data_dir: DataDir = None, record: Annotated[str | None, typer.Option()] = None, limit: int = 50
+) -> None:
     """The audit log, newest first."""
     rows = _client(data_dir).get("/admin/v1/audit", record_id=record, limit=limit)
-    _table("audit log", rows, ["id", "at", "actor", "action", "record_id", "from_state",
-                               "to_state", "trace_id"])
+    _table(
+        "audit log",
+        rows,
+        ["id", "at", "actor", "action", "record_id", "from_state", "to_state", "trace_id"],
+    )
 
 
 @outbox_app.command("list")
-def outbox_list(data_dir: DataDir = None, state: Annotated[str | None, typer.Option("--status")] = None) -> None:
+def outbox_list(
+    data_dir: DataDir = None, state: Annotated[str | None, typer.Option("--status")] = None
+) -> None:
     """Outbox messages, newest first."""
     rows = _client(data_dir).get("/admin/v1/outbox", status=state)
-    _table("outbox", rows, ["id", "kind", "message", "peer_node_id", "status", "attempts",
-                            "next_attempt_at", "last_error"])
+    _table(
+        "outbox",
+        rows,
+        [
+            "id",
+            "kind",
+            "message",
+            "peer_node_id",
+            "status",
+            "attempts",
+            "next_attempt_at",
+            "last_error",
+        ],
+    )
 
 
 @outbox_app.command("retry")

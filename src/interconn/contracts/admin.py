@@ -27,7 +27,11 @@ def show_contract(ref: str, ctx: Ctx, actor: Operator) -> ContractView:
 def apply(body: ApplyInput, ctx: Ctx, actor: Operator) -> ContractView:
     with ctx.db.unit_of_work() as session:
         row = service.apply(
-            session, ctx, address=body.address, actor=actor, target_node_id=body.node_id,
+            session,
+            ctx,
+            address=body.address,
+            actor=actor,
+            target_node_id=body.node_id,
             expired_time=body.expired_time,
         )
         view = ContractView.of(row)
@@ -38,10 +42,17 @@ def apply(body: ApplyInput, ctx: Ctx, actor: Operator) -> ContractView:
 @router.post("/{ref}/approve")
 def approve(ref: str, body: DecisionInput, ctx: Ctx, actor: Operator) -> ContractView:
     with ctx.db.unit_of_work() as session:
-        view = ContractView.of(service.decide(
-            session, ctx, ref=ref, approve=True, actor=actor,
-            expired_time=body.expired_time, reason=body.reason,
-        ))
+        view = ContractView.of(
+            service.decide(
+                session,
+                ctx,
+                ref=ref,
+                approve=True,
+                actor=actor,
+                expired_time=body.expired_time,
+                reason=body.reason,
+            )
+        )
     ctx.wake_outbox()
     return view
 
@@ -49,9 +60,16 @@ def approve(ref: str, body: DecisionInput, ctx: Ctx, actor: Operator) -> Contrac
 @router.post("/{ref}/reject")
 def reject(ref: str, body: ReasonInput, ctx: Ctx, actor: Operator) -> ContractView:
     with ctx.db.unit_of_work() as session:
-        view = ContractView.of(service.decide(
-            session, ctx, ref=ref, approve=False, actor=actor, reason=body.reason,
-        ))
+        view = ContractView.of(
+            service.decide(
+                session,
+                ctx,
+                ref=ref,
+                approve=False,
+                actor=actor,
+                reason=body.reason,
+            )
+        )
     ctx.wake_outbox()
     return view
 
@@ -59,6 +77,8 @@ def reject(ref: str, body: ReasonInput, ctx: Ctx, actor: Operator) -> ContractVi
 @router.post("/{ref}/terminate")
 def terminate(ref: str, body: ReasonInput, ctx: Ctx, actor: Operator) -> ContractView:
     with ctx.db.unit_of_work() as session:
-        view = ContractView.of(service.terminate(session, ctx, ref=ref, actor=actor, reason=body.reason))
+        view = ContractView.of(
+            service.terminate(session, ctx, ref=ref, actor=actor, reason=body.reason)
+        )
     ctx.wake_outbox()
     return view

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
 from interconn.contracts import service
 from interconn.contracts.models import Contract
-from pydantic import ValidationError
-
 from interconn.errors import StateConflict
 from interconn.outbox import handlers, reconciler
 from interconn.outbox.models import OutboxMessage, OutboxStatus
@@ -22,7 +21,9 @@ from interconn.wire.node import ContractQueryResponse
 KIND = service.KIND.value
 
 
-def _finalize(session: Session, record_id: str, address: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _finalize(
+    session: Session, record_id: str, address: str, body: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     contract = session.get(Contract, record_id)
     if contract is None:
         return address, body
@@ -46,7 +47,9 @@ def _overdue(session: Session, cutoff: Any) -> list[reconciler.Target]:
         )
     )
     return [
-        reconciler.Target(c.id, c.peer_address, c.peer_node_id, {"contract_id": c.contract_id or ""})
+        reconciler.Target(
+            c.id, c.peer_address, c.peer_node_id, {"contract_id": c.contract_id or ""}
+        )
         for c in rows
     ]
 
@@ -71,7 +74,8 @@ def _apply_query(session: Session, ctx: NodeContext, record_id: str, data: dict[
 def register() -> None:
     handlers.register(KIND, "*", handlers.Handlers(finalize=_finalize))
     handlers.register(
-        KIND, "apply",
+        KIND,
+        "apply",
         handlers.Handlers(
             finalize=_finalize, delivered=service.apply_delivered, refused=service.apply_refused
         ),

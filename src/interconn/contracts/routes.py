@@ -21,29 +21,54 @@ router = APIRouter()
 
 @router.post(path("contract.apply"))
 async def contract_apply(request: Request) -> JSONResponse:
-    return await handle(request, ContractApplyRequest, service.authenticate_apply,
-                        service.receive_apply, endpoint="contract.apply")
+    return await handle(
+        request,
+        ContractApplyRequest,
+        service.authenticate_apply,
+        service.receive_apply,
+        endpoint="contract.apply",
+    )
 
 
 @router.post(path("contract.confirm"))
 async def contract_confirm(request: Request) -> JSONResponse:
-    return await handle(request, ContractConfirmRequest, service.authenticate_confirm,
-                        service.receive_confirm, endpoint="contract.confirm")
+    return await handle(
+        request,
+        ContractConfirmRequest,
+        service.authenticate_confirm,
+        service.receive_confirm,
+        endpoint="contract.confirm",
+    )
 
 
 @router.post(path("contract.terminate"))
 async def contract_terminate(request: Request) -> JSONResponse:
-    return await handle(request, ContractTerminateRequest, service.authenticate_named,
-                        service.receive_terminate, endpoint="contract.terminate")
+    return await handle(
+        request,
+        ContractTerminateRequest,
+        service.authenticate_named,
+        service.receive_terminate,
+        endpoint="contract.terminate",
+    )
 
 
 @router.get(path("contract.query"))
 async def contract_query(request: Request) -> JSONResponse:
-    return await handle(request, ContractQueryParams, service.authenticate_named,
-                        service.query, endpoint="contract.query")
+    return await handle(
+        request,
+        ContractQueryParams,
+        service.authenticate_named,
+        service.query,
+        endpoint="contract.query",
+    )
 
 
 @router.post(path("node.update"))
 async def node_update(request: Request) -> JSONResponse:
-    return await handle(request, NodeUpdateRequest, service.authenticate_named,
-                        service.receive_node_update, endpoint="node.update")
+    return await handle(
+        request,
+        NodeUpdateRequest,
+        service.authenticate_named,
+        service.receive_node_update,
+        endpoint="node.update",
+    )

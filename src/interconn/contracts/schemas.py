@@ -32,7 +32,9 @@ class ContractView(BaseModel):
     def of(cls, row: Contract) -> ContractView:
         view = cls.model_validate(row)
         if row.peer_auth_type and row.peer_credential:
-            view.peer_key_fingerprint = load_credential(row.peer_auth_type, row.peer_credential).fingerprint
+            view.peer_key_fingerprint = load_credential(
+                row.peer_auth_type, row.peer_credential
+            ).fingerprint
         return view
 
 

@@ -157,8 +157,15 @@ def apply(
         updated_at=now,
     )
     move = transition(
-        session, None, kind=KIND, role=Role.INITIATOR, origin=Origin.LOCAL,
-        event=Event.APPLY, actor=actor, record_id=contract.id, detail={"address": address},
+        session,
+        None,
+        kind=KIND,
+        role=Role.INITIATOR,
+        origin=Origin.LOCAL,
+        event=Event.APPLY,
+        actor=actor,
+        record_id=contract.id,
+        detail={"address": address},
     )
     contract.status = move.new_state.value
     session.add(contract)
@@ -166,14 +173,22 @@ def apply(
     if expired_time is not None:
         body["expired_time"] = int(expired_time.timestamp() * 1000)  # type: ignore[assignment]
     outbox.enqueue(
-        session, endpoint="contract.apply", kind=KIND.value, message=Message.APPLY.value,
-        record_id=contract.id, peer_node_id=contract.peer_node_id, address=address,
-        body=body, now=now,
+        session,
+        endpoint="contract.apply",
+        kind=KIND.value,
+        message=Message.APPLY.value,
+        record_id=contract.id,
+        peer_node_id=contract.peer_node_id,
+        address=address,
+        body=body,
+        now=now,
     )
     return contract
 
 
-def apply_delivered(session: Session, ctx: NodeContext, record_id: str, data: dict[str, Any]) -> None:
+def apply_delivered(
+    session: Session, ctx: NodeContext, record_id: str, data: dict[str, Any]
+) -> None:
     """The partner accepted our apply: learn the contract id and the partner's identity."""
     contract = session.get(Contract, record_id)
     if contract is None:
@@ -194,10 +209,15 @@ def apply_delivered(session: Session, ctx: NodeContext, record_id: str, data: di
             setattr(contract, f"peer_{field}", data[field])
     if data.get("auth_type") and data.get("auth_credential"):
         credential = load_credential(str(data["auth_type"]), str(data["auth_credential"]))
-        contract.peer_auth_type, contract.peer_credential = credential.auth_type.value, credential.pem
+        contract.peer_auth_type, contract.peer_credential = (
+            credential.auth_type.value,
+            credential.pem,
+        )
     status = data.get("status")
     if status in (State.APPROVED, State.REJECTED) and contract.status == State.APPLIED:
-        learn_status(session, ctx, contract, status=State(status), data=data, actor=f"node:{node_id}")
+        learn_status(
+            session, ctx, contract, status=State(status), data=data, actor=f"node:{node_id}"
+        )
 
 
 def apply_refused(session: Session, ctx: NodeContext, record_id: str, reason: str) -> None:
@@ -206,8 +226,14 @@ def apply_refused(session: Session, ctx: NodeContext, record_id: str, reason: st
         return
     contract.reason = reason
     transition(
-        session, contract, kind=KIND, role=Role.INITIATOR, origin=Origin.REMOTE,
-        event=Event.REJECT, actor="outbox", detail={"reason": reason},
+        session,
+        contract,
+        kind=KIND,
+        role=Role.INITIATOR,
+        origin=Origin.REMOTE,
+        event=Event.REJECT,
+        actor="outbox",
+        detail={"reason": reason},
     )
 
 
@@ -221,13 +247,21 @@ def learn_status(
     actor: str,
 ) -> None:
     """Apply a status the partner announced (confirm callback, query answer, terminate)."""
-    event = {State.APPROVED: Event.APPROVE, State.REJECTED: Event.REJECT,
-             State.TERMINATED: Event.TERMINATE}.get(status)
+    event = {
+        State.APPROVED: Event.APPROVE,
+        State.REJECTED: Event.REJECT,
+        State.TERMINATED: Event.TERMINATE,
+    }.get(status)
     if event is None:
         return
     move = transition(
-        session, contract, kind=KIND, role=Role(contract.role), origin=Origin.REMOTE,
-        event=event, actor=actor,
+        session,
+        contract,
+        kind=KIND,
+        role=Role(contract.role),
+        origin=Origin.REMOTE,
+        event=event,
+        actor=actor,
     )
     if move.changed and status is State.APPROVED:
         auth_type, credential = data.get("auth_type"), data.get("auth_credential")
@@ -249,7 +283,11 @@ def receive_confirm(
     if contract.role != Role.INITIATOR:
         raise NotFound(f"contract {req.contract_id!r} was not applied for by this node")
     learn_status(
-        session, ctx, contract, status=State(req.status), data=req.model_dump(),
+        session,
+        ctx,
+        contract,
+        status=State(req.status),
+        data=req.model_dump(),
         actor=f"node:{caller.node_id}",
     )
     return {"contract_id": contract.contract_id, "status": contract.status}
@@ -289,8 +327,14 @@ def receive_apply(
     )
     _store_peer_info(contract, req, caller.credential)
     move = transition(
-        session, None, kind=KIND, role=Role.PARTNER, origin=Origin.REMOTE, event=Event.APPLY,
-        actor=f"node:{req.node_id}", record_id=contract.id,
+        session,
+        None,
+        kind=KIND,
+        role=Role.PARTNER,
+        origin=Origin.REMOTE,
+        event=Event.APPLY,
+        actor=f"node:{req.node_id}",
+        record_id=contract.id,
         detail={"address": req.address, "key": caller.credential.fingerprint[:16]},
     )
     contract.status = move.new_state.value
@@ -298,14 +342,27 @@ def receive_apply(
     return _apply_answer(ctx, contract)
 
 
-def _store_peer_info(contract: Contract, info: NodeInfo, credential: PublicCredential | None) -> None:
+def _store_peer_info(
+    contract: Contract, info: NodeInfo, credential: PublicCredential | None
+) -> None:
     contract.peer_node_id = info.node_id
-    for field in ("inst_id", "name", "institution", "address", "system", "system_version", "description"):
+    for field in (
+        "inst_id",
+        "name",
+        "institution",
+        "address",
+        "system",
+        "system_version",
+        "description",
+    ):
         value = getattr(info, field)
         if value is not None:
             setattr(contract, f"peer_{field}", value)
     if credential is not None:
-        contract.peer_auth_type, contract.peer_credential = credential.auth_type.value, credential.pem
+        contract.peer_auth_type, contract.peer_credential = (
+            credential.auth_type.value,
+            credential.pem,
+        )
 
 
 def _apply_answer(ctx: NodeContext, contract: Contract) -> dict[str, Any]:
@@ -313,8 +370,19 @@ def _apply_answer(ctx: NodeContext, contract: Contract) -> dict[str, Any]:
     answer: dict[str, Any] = {
         "contract_id": contract.contract_id,
         "status": contract.status,
-        **{k: info[k] for k in ("node_id", "inst_id", "name", "institution", "system",
-                                 "system_version", "auth_type", "auth_credential")},
+        **{
+            k: info[k]
+            for k in (
+                "node_id",
+                "inst_id",
+                "name",
+                "institution",
+                "system",
+                "system_version",
+                "auth_type",
+                "auth_credential",
+            )
+        },
     }
     if contract.expired_time is not None:
         answer["expired_time"] = int(contract.expired_time.timestamp() * 1000)
@@ -337,12 +405,21 @@ def decide(
         raise OperatorError("only the partner decides; this node applied for that contract")
     now = ctx.clock()
     if approve:
-        chosen = expired_time or contract.expired_time or now + timedelta(days=ctx.settings.contract_days)
+        chosen = (
+            expired_time
+            or contract.expired_time
+            or now + timedelta(days=ctx.settings.contract_days)
+        )
         if chosen <= now:
             raise OperatorError("expired_time must be in the future")
     move = transition(
-        session, contract, kind=KIND, role=Role.PARTNER, origin=Origin.LOCAL,
-        event=Event.APPROVE if approve else Event.REJECT, actor=actor,
+        session,
+        contract,
+        kind=KIND,
+        role=Role.PARTNER,
+        origin=Origin.LOCAL,
+        event=Event.APPROVE if approve else Event.REJECT,
+        actor=actor,
         detail={"reason": reason} if reason else None,
     )
     if not move.changed:
@@ -371,8 +448,14 @@ def terminate(
 ) -> Contract:
     contract = get(session, ref)
     move = transition(
-        session, contract, kind=KIND, role=Role(contract.role), origin=Origin.LOCAL,
-        event=Event.TERMINATE, actor=actor, detail={"reason": reason} if reason else None,
+        session,
+        contract,
+        kind=KIND,
+        role=Role(contract.role),
+        origin=Origin.LOCAL,
+        event=Event.TERMINATE,
+        actor=actor,
+        detail={"reason": reason} if reason else None,
     )
     if move.changed:
         contract.reason = reason
@@ -388,7 +471,9 @@ def receive_terminate(
 ) -> dict[str, Any]:
     contract = caller.contract
     assert contract is not None
-    learn_status(session, ctx, contract, status=State.TERMINATED, data={}, actor=f"node:{caller.node_id}")
+    learn_status(
+        session, ctx, contract, status=State.TERMINATED, data={}, actor=f"node:{caller.node_id}"
+    )
     return {"contract_id": contract.contract_id, "status": contract.status}
 
 
@@ -425,8 +510,12 @@ def receive_node_update(
     from interconn.auditlog import service as audit
 
     audit.record(
-        session, actor=f"node:{caller.node_id}", action="node.update", kind=KIND.value,
-        record_id=contract.id, detail={"fields": sorted(info.model_fields_set)},
+        session,
+        actor=f"node:{caller.node_id}",
+        action="node.update",
+        kind=KIND.value,
+        record_id=contract.id,
+        detail={"fields": sorted(info.model_fields_set)},
     )
     return {"contract_id": contract.contract_id}
 
@@ -440,26 +529,48 @@ def push_node_update(session: Session, ctx: NodeContext, *, actor: str) -> int:
             continue
         body = {"contract_id": contract.contract_id, **ctx.node.info(system_version=ctx.version)}
         outbox.enqueue(
-            session, endpoint="node.update", kind=KIND.value, message="update",
-            record_id=contract.id, peer_node_id=contract.peer_node_id,
-            address=contract.peer_address, body=body, now=now,
+            session,
+            endpoint="node.update",
+            kind=KIND.value,
+            message="update",
+            record_id=contract.id,
+            peer_node_id=contract.peer_node_id,
+            address=contract.peer_address,
+            body=body,
+            now=now,
         )
         count += 1
     from interconn.auditlog import service as audit
 
-    audit.record(session, actor=actor, action="node.update.push", kind="node",
-                 record_id=ctx.node.node_id, detail={"partners": count})
+    audit.record(
+        session,
+        actor=actor,
+        action="node.update.push",
+        kind="node",
+        record_id=ctx.node.node_id,
+        detail={"partners": count},
+    )
     return count
 
 
 def _notify(
-    session: Session, ctx: NodeContext, contract: Contract, endpoint: str,
-    message: Message, body: dict[str, Any],
+    session: Session,
+    ctx: NodeContext,
+    contract: Contract,
+    endpoint: str,
+    message: Message,
+    body: dict[str, Any],
 ) -> None:
     outbox.enqueue(
-        session, endpoint=endpoint, kind=KIND.value, message=message.value,
-        record_id=contract.id, peer_node_id=contract.peer_node_id,
-        address=contract.peer_address, body=body, now=ctx.clock(),
+        session,
+        endpoint=endpoint,
+        kind=KIND.value,
+        message=message.value,
+        record_id=contract.id,
+        peer_node_id=contract.peer_node_id,
+        address=contract.peer_address,
+        body=body,
+        now=ctx.clock(),
     )
 
 

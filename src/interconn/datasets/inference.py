@@ -334,9 +334,10 @@ def _distribution(data_type: str, distinct: int, non_null: int) -> str:
 
 
 def _check_delimiter(delimiter: str) -> None:
-    if len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise OperatorError(f"delimiter must be one character other than quote or newline, "
-                            f"got {delimiter!r}")
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise OperatorError(
+            f"delimiter must be one character other than quote or newline, got {delimiter!r}"
+        )
 
 
 def _header(row: list[str]) -> list[str]:
@@ -384,8 +385,7 @@ def profile_stream(
                 continue  # blank line
             if columns is None:
                 if start != 1:
-                    raise CsvFormatError("line is blank; the header must be the first line",
-                                         line=1)
+                    raise CsvFormatError("line is blank; the header must be the first line", line=1)
                 columns = [_ColumnState(name, distinct_cap) for name in _header(row)]
                 continue
             if len(row) != len(columns):
@@ -429,8 +429,9 @@ def sniff_delimiter(sample: str, *, truncated: bool = False) -> str:
     best_delimiter = ","
     for preference, candidate in enumerate(SNIFF_CANDIDATES):
         try:
-            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=candidate)
-                    if r]
+            rows = [
+                r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=candidate) if r
+            ]
         except csv.Error:
             continue
         if truncated and len(rows) > 1:
@@ -456,16 +457,16 @@ def _physical_lines(stream: TextIO, encoding: str) -> Iterator[str]:
         try:
             line = stream.readline(MAX_LINE_CHARS)
         except UnicodeDecodeError as exc:
-            raise CsvFormatError(f"bytes not decodable as {encoding}: {exc.reason}",
-                                 line=number + 1) from exc
+            raise CsvFormatError(
+                f"bytes not decodable as {encoding}: {exc.reason}", line=number + 1
+            ) from exc
         if not line:
             return
         number += 1
         # A full-length line without terminator is too long unless the file ends there;
         # the probe consumes a character, which only matters when we fail anyway.
         if len(line) >= MAX_LINE_CHARS and line[-1] not in "\r\n" and stream.read(1):
-            raise CsvFormatError(f"line is longer than {MAX_LINE_CHARS} characters",
-                                 line=number)
+            raise CsvFormatError(f"line is longer than {MAX_LINE_CHARS} characters", line=number)
         if not line.isascii() and _UNDECODABLE_RE.search(line):
             raise CsvFormatError(f"bytes not decodable as {encoding}", line=number)
         yield line

@@ -7,4 +7,12 @@ from interconn.node.models import AdminToken, NodeIdentity
 from interconn.outbox.models import OutboxMessage
 from interconn.security.models import SeenNonce
 
-__all__ = ["AdminToken", "AuditEntry", "Base", "Contract", "NodeIdentity", "OutboxMessage", "SeenNonce"]
+__all__ = [
+    "AdminToken",
+    "AuditEntry",
+    "Base",
+    "Contract",
+    "NodeIdentity",
+    "OutboxMessage",
+    "SeenNonce",
+]

@@ -143,7 +143,7 @@ def update_identity(
     institution: str | None = None,
     description: str | None = None,
 ) -> NodeIdentity:
-    row = session.scalar(select(NodeIdentity))
+    row: NodeIdentity | None = session.scalar(select(NodeIdentity))
     if row is None:
         raise OperatorError("this node has no identity yet: run `interconn init` first")
     if name is not None:

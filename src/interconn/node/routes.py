@@ -21,12 +21,18 @@ router = APIRouter()
 async def node_query(request: Request) -> JSONResponse:
     public = ctx_of(request).settings.public_node_info
 
-    def authenticate(session: Session, headers: auth.AuthHeaders, parsed: Any, now: Any) -> auth.Caller:
+    def authenticate(
+        session: Session, headers: auth.AuthHeaders, parsed: Any, now: Any
+    ) -> auth.Caller:
         return service.authenticate_node_query(session, headers, parsed, now, public=public)
 
-    return await handle(request, NodeQueryParams, authenticate, service.node_info, endpoint="node.query")
+    return await handle(
+        request, NodeQueryParams, authenticate, service.node_info, endpoint="node.query"
+    )
 
 
 @router.get(path("node.health"))
 async def node_health(request: Request) -> JSONResponse:
-    return await handle(request, NodeHealthParams, by_contract, service.health, endpoint="node.health")
+    return await handle(
+        request, NodeHealthParams, by_contract, service.health, endpoint="node.health"
+    )

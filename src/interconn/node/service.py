@@ -17,8 +17,12 @@ _PUBLIC_SETTING = "public_node_info"
 
 
 def authenticate_node_query(
-    session: Session, headers: auth.AuthHeaders, parsed: object, now: datetime,
-    *, public: bool = False,
+    session: Session,
+    headers: auth.AuthHeaders,
+    parsed: object,
+    now: datetime,
+    *,
+    public: bool = False,
 ) -> auth.Caller:
     """A contracted caller signs as usual; others are served only if the operator allows it."""
     try:
@@ -29,7 +33,9 @@ def authenticate_node_query(
         raise
 
 
-def node_info(session: Session, ctx: NodeContext, caller: auth.Caller, req: NodeQueryParams) -> dict[str, Any]:
+def node_info(
+    session: Session, ctx: NodeContext, caller: auth.Caller, req: NodeQueryParams
+) -> dict[str, Any]:
     if req.node_id and req.node_id != ctx.node.node_id:
         from interconn.errors import NotFound
 
@@ -37,6 +43,8 @@ def node_info(session: Session, ctx: NodeContext, caller: auth.Caller, req: Node
     return ctx.node.info(system_version=ctx.version)
 
 
-def health(session: Session, ctx: NodeContext, caller: auth.Caller, req: NodeHealthParams) -> dict[str, Any]:
+def health(
+    session: Session, ctx: NodeContext, caller: auth.Caller, req: NodeHealthParams
+) -> dict[str, Any]:
     session.execute(text("SELECT 1"))
     return {"status": "OK"}

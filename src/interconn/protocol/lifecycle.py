@@ -82,8 +82,7 @@ class IllegalTransition(Exception):
         self.kind, self.role, self.origin, self.state, self.event = kind, role, origin, state, event
         where = "a new record" if state is None else f"a record in state {state}"
         super().__init__(
-            f"{origin.lower()} {event} is not allowed on {where} "
-            f"({kind} {role.lower()} side)"
+            f"{origin.lower()} {event} is not allowed on {where} ({kind} {role.lower()} side)"
         )
 
 
@@ -130,8 +129,7 @@ def _build() -> dict[Key, Move]:
         for origin in Origin:
             for event in Event:
                 targets = {
-                    new for (r, o, _, e), new in _BASE.items()
-                    if (r, o, e) == (role, origin, event)
+                    new for (r, o, _, e), new in _BASE.items() if (r, o, e) == (role, origin, event)
                 }
                 for state in State:
                     key = (role, origin, state, event)
@@ -185,5 +183,7 @@ def mermaid() -> str:
         if not move.changed:
             continue
         src = "[*]" if state is None else state.value
-        lines.append(f"    {src} --> {move.new_state.value}: {role.lower()} {origin.lower()} {event}")
+        lines.append(
+            f"    {src} --> {move.new_state.value}: {role.lower()} {origin.lower()} {event}"
+        )
     return "\n".join(lines)
