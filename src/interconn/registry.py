@@ -10,6 +10,8 @@ def register_domains() -> None:
     if _done:
         return
     from interconn.contracts import register as contracts
+    from interconn.datasets import register as datasets
 
     contracts.register()
+    datasets.register()
     _done = True

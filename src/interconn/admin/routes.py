@@ -16,6 +16,7 @@ from interconn.client.partner import PartnerClient
 from interconn.contracts import service as contracts
 from interconn.contracts.models import Contract
 from interconn.contracts.schemas import ContractView
+from interconn.datasets.models import DatasetAuthorization
 from interconn.errors import NotFound, OperatorError
 from interconn.node import identity
 from interconn.outbox import service as outbox
@@ -100,27 +101,56 @@ def edit_node(body: NodeEdit, ctx: Ctx, actor: Operator) -> dict[str, Any]:
 
 @router.get("/inbox")
 def inbox(ctx: Ctx, actor: Operator) -> list[InboxItem]:
-    """Requests from partners waiting for this node's decision."""
+    """Requests from partners waiting for this node's decision, oldest first."""
+    items: list[InboxItem] = []
     with ctx.db.read() as session:
-        rows = session.scalars(
-            select(Contract)
-            .where(Contract.role == Role.PARTNER.value, Contract.status == State.APPLIED.value)
-            .order_by(Contract.created_at)
-        )
-        return [
-            InboxItem(
-                kind="contract",
-                id=c.id,
-                ref=c.contract_id,
-                from_node_id=c.peer_node_id,
-                from_name=c.peer_name,
-                summary=f"contract with {c.peer_name or c.peer_node_id} "
-                f"({c.peer_institution or '-'}) "
-                f"at {c.peer_address}",
-                created_at=c.created_at,
+        for c in session.scalars(
+            select(Contract).where(
+                Contract.role == Role.PARTNER.value, Contract.status == State.APPLIED.value
             )
-            for c in rows
-        ]
+        ):
+            items.append(
+                InboxItem(
+                    kind="contract",
+                    id=c.id,
+                    ref=c.contract_id,
+                    from_node_id=c.peer_node_id,
+                    from_name=c.peer_name,
+                    summary=f"contract with {c.peer_name or c.peer_node_id} "
+                    f"({c.peer_institution or '-'}) at {c.peer_address}",
+                    created_at=c.created_at,
+                )
+            )
+        for a in session.scalars(
+            select(DatasetAuthorization).where(
+                DatasetAuthorization.role == Role.PARTNER.value,
+                DatasetAuthorization.status == State.APPLIED.value,
+            )
+        ):
+            limits = []
+            if a.column_names:
+                limits.append(f"columns {','.join(a.column_names)}")
+            if a.auth_scope:
+                limits.append(
+                    "scope " + "; ".join(f"{k}={','.join(v)}" for k, v in a.auth_scope.items())
+                )
+            if a.time_limit:
+                limits.append(f"until {a.time_limit.isoformat()}")
+            if a.times_limit:
+                limits.append(f"{a.times_limit} use(s)")
+            items.append(
+                InboxItem(
+                    kind="dataset",
+                    id=a.id,
+                    ref=a.audit_id,
+                    from_node_id=a.peer_node_id,
+                    from_name=None,
+                    summary=f"use of dataset {a.dataset_id} ({a.dataset_name or '-'})"
+                    + (f": {'; '.join(limits)}" if limits else ""),
+                    created_at=a.created_at,
+                )
+            )
+    return sorted(items, key=lambda i: i.created_at)
 
 
 def _partner(ctx: Ctx, node_id: str) -> Contract:

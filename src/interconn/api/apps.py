@@ -75,6 +75,7 @@ def _install_probes(app: FastAPI) -> None:
 
 def partner_app(ctx: NodeContext) -> FastAPI:
     from interconn.contracts.routes import router as contract_routes
+    from interconn.datasets.routes import router as dataset_routes
     from interconn.node.routes import router as node_routes
 
     app = FastAPI(
@@ -90,12 +91,14 @@ def partner_app(ctx: NodeContext) -> FastAPI:
     _install_probes(app)
     app.include_router(contract_routes)
     app.include_router(node_routes)
+    app.include_router(dataset_routes)
     return app
 
 
 def admin_app(ctx: NodeContext) -> FastAPI:
     from interconn.admin.routes import router as admin_routes
     from interconn.contracts.admin import router as contract_admin
+    from interconn.datasets.admin import router as dataset_admin
 
     app = FastAPI(
         title="interconn admin API",
@@ -108,6 +111,7 @@ def admin_app(ctx: NodeContext) -> FastAPI:
     _install_probes(app)
     app.include_router(admin_routes)
     app.include_router(contract_admin)
+    app.include_router(dataset_admin)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

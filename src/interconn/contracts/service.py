@@ -35,7 +35,7 @@ from interconn.wire.node import (
 KIND = Kind.CONTRACT
 # Hooks other domains register to react when a contract ends (e.g. dataset authorizations
 # between the two nodes are terminated too). Called inside the same unit of work.
-on_terminated: list[Callable[[Session, NodeContext, Contract, str], None]] = []
+on_terminated: list[Callable[[Session, NodeContext, Contract, str, Origin], None]] = []
 
 
 def new_contract_id() -> str:
@@ -272,7 +272,7 @@ def learn_status(
         if isinstance(expired, datetime):
             contract.expired_time = expired
     if move.changed and status is State.TERMINATED:
-        _cascade(session, ctx, contract, actor)
+        _cascade(session, ctx, contract, actor, Origin.REMOTE)
 
 
 def receive_confirm(
@@ -461,8 +461,10 @@ def terminate(
         contract.reason = reason
         # The body is completed at send time: an initiator may terminate before its apply
         # was delivered, when the contract_id is not known yet.
+        # Dependent authorizations are ended (and announced) first; the contract's own
+        # terminate waits behind them in the outbox (see outbox.worker ordering).
+        _cascade(session, ctx, contract, actor, Origin.LOCAL)
         _notify(session, ctx, contract, "contract.terminate", Message.TERMINATE, {})
-        _cascade(session, ctx, contract, actor)
     return contract
 
 
@@ -574,9 +576,11 @@ def _notify(
     )
 
 
-def _cascade(session: Session, ctx: NodeContext, contract: Contract, actor: str) -> None:
+def _cascade(
+    session: Session, ctx: NodeContext, contract: Contract, actor: str, origin: Origin
+) -> None:
     for hook in on_terminated:
-        hook(session, ctx, contract, actor)
+        hook(session, ctx, contract, actor, origin)
 
 
 def finalize_body(session: Session, record_id: str, body: dict[str, Any]) -> dict[str, Any]:

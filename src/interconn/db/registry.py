@@ -2,12 +2,17 @@
 
 from interconn.auditlog.models import AuditEntry
 from interconn.contracts.models import Contract
+from interconn.datasets.models import CatalogueStats, Dataset, DatasetAuthorization, Permit
 from interconn.db.base import Base
 from interconn.node.models import AdminToken, NodeIdentity
 from interconn.outbox.models import OutboxMessage
 from interconn.security.models import SeenNonce
 
 __all__ = [
+    "CatalogueStats",
+    "Dataset",
+    "DatasetAuthorization",
+    "Permit",
     "AdminToken",
     "AuditEntry",
     "Base",

@@ -15,7 +15,6 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -31,6 +30,7 @@ from pydantic import (
 )
 
 from interconn.errors import MalformedRequest
+from interconn.protocol.lifecycle import State
 
 # --------------------------------------------------------------------------- base model
 
@@ -50,11 +50,8 @@ class WireModel(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-class Status(StrEnum):
-    APPLIED = "APPLIED"
-    APPROVED = "APPROVED"
-    REJECTED = "REJECTED"
-    TERMINATED = "TERMINATED"
+# One status vocabulary for the wire and the lifecycle engine.
+Status = State
 
 
 def _upper(value: Any) -> Any:
