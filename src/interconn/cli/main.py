@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from interconn.cli.admin_client import AdminClient, token_path
-from interconn.config import Settings, config_markdown, load_settings, write_config
+from interconn.cli.admin_client import token_path
+from interconn.cli.common import DataDir, client, console, kv, settings, table
+from interconn.cli.datasets import auth_app, datasets_app, remote_app
+from interconn.config import Settings, config_markdown, write_config
 from interconn.errors import InterconnError, OperatorError
 
 app = typer.Typer(
@@ -29,40 +29,18 @@ app.add_typer(db_app, name="db")
 app.add_typer(node_app, name="node")
 app.add_typer(partners_app, name="partners")
 app.add_typer(outbox_app, name="outbox")
-console = Console()
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", "-d", help="Node data directory [env INTERCONN_DATA_DIR]."),
-]
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(remote_app, name="remote")
+app.add_typer(auth_app, name="authorizations")
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    return load_settings(data_dir)
+    return settings(data_dir)
 
 
-def _client(data_dir: Path | None) -> AdminClient:
-    return AdminClient.for_settings(_settings(data_dir))
-
-
-def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    table = Table(title=title)
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
-    console.print(table)
-
-
-def _kv(title: str, data: dict[str, Any]) -> None:
-    table = Table(title=title, show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key, value in data.items():
-        if key == "auth_credential":
-            value = str(value).splitlines()[1][:40] + "..." if value else value
-        table.add_row(key, "" if value is None else str(value))
-    console.print(table)
+_client = client
+_table = table
+_kv = kv
 
 
 @app.command()
@@ -220,17 +198,32 @@ def inbox(data_dir: DataDir = None) -> None:
     _table(
         "inbox",
         _client(data_dir).get("/admin/v1/inbox"),
-        ["kind", "id", "ref", "from_node_id", "from_name", "summary", "created_at"],
+        ["kind", "ref", "from_node_id", "summary"],
     )
+
+
+def _decision_path(data_dir: Path | None, ref: str) -> str:
+    """Contracts and dataset authorizations share one inbox: find which one REF names."""
+    admin = _client(data_dir)
+    for base in ("/admin/v1/contracts", "/admin/v1/authorizations"):
+        try:
+            admin.get(f"{base}/{ref}")
+        except OperatorError as exc:
+            if "HTTP 404" in exc.msg:
+                continue
+            raise
+        return f"{base}/{ref}"
+    raise OperatorError(f"no contract or authorization {ref!r} (see `interconn inbox`)")
 
 
 @app.command()
 def approve(
     ref: str, data_dir: DataDir = None, reason: Annotated[str | None, typer.Option()] = None
 ) -> None:
-    """Approve a pending request (contract id or internal id)."""
+    """Approve a pending request from the inbox (contract or dataset authorization)."""
     _kv(
-        "approved", _client(data_dir).post(f"/admin/v1/contracts/{ref}/approve", {"reason": reason})
+        "approved",
+        _client(data_dir).post(f"{_decision_path(data_dir, ref)}/approve", {"reason": reason}),
     )
 
 
@@ -238,18 +231,21 @@ def approve(
 def reject(
     ref: str, data_dir: DataDir = None, reason: Annotated[str | None, typer.Option()] = None
 ) -> None:
-    """Reject a pending request."""
-    _kv("rejected", _client(data_dir).post(f"/admin/v1/contracts/{ref}/reject", {"reason": reason}))
+    """Reject a pending request from the inbox."""
+    _kv(
+        "rejected",
+        _client(data_dir).post(f"{_decision_path(data_dir, ref)}/reject", {"reason": reason}),
+    )
 
 
 @app.command()
 def terminate(
     ref: str, data_dir: DataDir = None, reason: Annotated[str | None, typer.Option()] = None
 ) -> None:
-    """Terminate a contract (or withdraw a pending application)."""
+    """Terminate a contract or authorization (or withdraw a pending request)."""
     _kv(
         "terminated",
-        _client(data_dir).post(f"/admin/v1/contracts/{ref}/terminate", {"reason": reason}),
+        _client(data_dir).post(f"{_decision_path(data_dir, ref)}/terminate", {"reason": reason}),
     )
 
 
