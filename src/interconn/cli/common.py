@@ -16,7 +16,7 @@ console = Console()
 
 DataDir = Annotated[
     Path | None,
-    typer.Option("--data-dir", "-d", help="Node data directory [env INTERCONN_DATA_DIR]."),
+    typer.Option("--data-dir", "-d", help="Node data directory (env INTERCONN_DATA_DIR)."),
 ]
 
 

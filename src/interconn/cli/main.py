@@ -34,6 +34,14 @@ app.add_typer(remote_app, name="remote")
 app.add_typer(auth_app, name="authorizations")
 
 
+@app.callback()
+def _root(data_dir: DataDir = None) -> None:
+    """BFIA interconnection management-plane node."""
+    # `interconn -d DIR command` works like `interconn command -d DIR`.
+    if data_dir is not None:
+        os.environ["INTERCONN_DATA_DIR"] = str(data_dir)
+
+
 def _settings(data_dir: Path | None) -> Settings:
     return settings(data_dir)
 
