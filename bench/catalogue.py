@@ -28,8 +28,10 @@ from interconn.db.uow import Database
 from interconn.security.auth import Caller
 from interconn.wire.dataset import DatasetListParams
 
-COLUMNS = [{"name": "id", "data_type": "bigint", "distribution": "CONTINUOUS"},
-           {"name": "score", "data_type": "double", "distribution": "CONTINUOUS"}]
+COLUMNS = [
+    {"name": "id", "data_type": "bigint", "distribution": "CONTINUOUS"},
+    {"name": "score", "data_type": "double", "distribution": "CONTINUOUS"},
+]
 
 
 def build(path: Path, n: int) -> Database:
@@ -41,17 +43,30 @@ def build(path: Path, n: int) -> Database:
     with db.unit_of_work() as session:
         for start in range(0, n, batch):
             rows = [
-                {"dataset_id": f"ds-{i:08d}", "name": f"dataset {i} {'retail' if i % 7 else 'loans'}",
-                 "category": "bench", "description": "", "owner": "bench", "source": "CSV",
-                 "location": "", "row_count": i, "size_bytes": i * 10, "columns": COLUMNS,
-                 "join_columns": ["id"], "label_columns": [], "public": i % 10 != 0,
-                 "created_at": now, "modified_at": now}
+                {
+                    "dataset_id": f"ds-{i:08d}",
+                    "name": f"dataset {i} {'retail' if i % 7 else 'loans'}",
+                    "category": "bench",
+                    "description": "",
+                    "owner": "bench",
+                    "source": "CSV",
+                    "location": "",
+                    "row_count": i,
+                    "size_bytes": i * 10,
+                    "columns": COLUMNS,
+                    "join_columns": ["id"],
+                    "label_columns": [],
+                    "public": i % 10 != 0,
+                    "created_at": now,
+                    "modified_at": now,
+                }
                 for i in range(start, min(n, start + batch))
             ]
             session.execute(insert(Dataset), rows)
         public = session.scalar(select(func.count()).select_from(Dataset).where(Dataset.public))
-        session.execute(update(CatalogueStats).where(CatalogueStats.id == 1)
-                        .values(public_count=public))
+        session.execute(
+            update(CatalogueStats).where(CatalogueStats.id == 1).values(public_count=public)
+        )
     return db
 
 
@@ -78,7 +93,9 @@ def main() -> None:
         t0 = time.perf_counter()
         small = build(Path(tmp) / "small.db", args.small)
         large = build(Path(tmp) / "large.db", args.large)
-        print(f"built {args.small:,} and {args.large:,} datasets in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"built {args.small:,} and {args.large:,} datasets in {time.perf_counter() - t0:.1f} s"
+        )
         cases: list[tuple[str, dict[str, Any], bool]] = [
             ("first page (20)", {}, True),
             ("page 30 (20)", {"page_num": 30}, True),
@@ -102,13 +119,17 @@ def main() -> None:
                     stmt = stmt.where(Dataset.name.contains(params["name"]))
                 expected = session.scalar(stmt)
             ok = result["total"] == expected
-            print(f"{label:<24}{ts * 1000:>10.3f}{tl * 1000:>10.3f}{ratio:>8.2f}  "
-                  f"{result['total']:>9,} {'yes' if ok else 'NO'}"
-                  + ("" if gated else "  (substring scan: linear, not gated)"))
+            print(
+                f"{label:<24}{ts * 1000:>10.3f}{tl * 1000:>10.3f}{ratio:>8.2f}  "
+                f"{result['total']:>9,} {'yes' if ok else 'NO'}"
+                + ("" if gated else "  (substring scan: linear, not gated)")
+            )
             if not ok:
                 raise SystemExit(f"wrong total for {label}")
-        print(f"worst unfiltered/indexed ratio: {worst:.2f} (goal <= 1.5): "
-              f"{'met' if worst <= 1.5 else 'NOT met'}")
+        print(
+            f"worst unfiltered/indexed ratio: {worst:.2f} (goal <= 1.5): "
+            f"{'met' if worst <= 1.5 else 'NOT met'}"
+        )
         small.dispose()
         large.dispose()
 

@@ -19,6 +19,8 @@ def test_upgrade_matches_models_and_is_idempotent(tmp_path: Path) -> None:
     migrate.upgrade(engine)  # a second run is a no-op
     assert migrate.current(engine) is not None
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     engine.dispose()
     assert diff == []

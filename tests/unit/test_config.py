@@ -11,14 +11,18 @@ from interconn.errors import OperatorError
 def test_defaults(tmp_path: Path) -> None:
     s = load_settings(tmp_path, environ={})
     assert s.partner_port == 8600 and s.admin_host == "127.0.0.1"
-    assert s.effective_database_url.startswith("sqlite:///") and s.effective_database_url.endswith("interconn.db")
+    assert s.effective_database_url.startswith("sqlite:///") and s.effective_database_url.endswith(
+        "interconn.db"
+    )
     assert s.effective_public_address == "http://127.0.0.1:8600"
     assert not s.allow_unsigned_exempt and not s.public_node_info
 
 
 def test_file_then_env_then_overrides(tmp_path: Path) -> None:
-    write_config(load_settings(tmp_path, environ={}), {"partner_port": 9000, "admin_port": 9001,
-                                                        "public_node_info": True})
+    write_config(
+        load_settings(tmp_path, environ={}),
+        {"partner_port": 9000, "admin_port": 9001, "public_node_info": True},
+    )
     s = load_settings(tmp_path, environ={})
     assert (s.partner_port, s.admin_port, s.public_node_info) == (9000, 9001, True)
     s = load_settings(tmp_path, environ={"INTERCONN_PARTNER_PORT": "9100"})

@@ -7,8 +7,10 @@ the state change, the audit entry and any outbox row commit together.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import anyio.to_thread
@@ -19,13 +21,17 @@ from sqlalchemy.orm import Session
 
 from interconn.api.errors import to_envelope
 from interconn.context import NodeContext
-from interconn.errors import AuthError, InterconnError
+from interconn.errors import AuthError, InterconnError, MalformedRequest
 from interconn.security import auth
 from interconn.wire.common import ok, parse_body, parse_query
 
 M = TypeVar("M", bound=BaseModel)
 Service = Callable[[Session, NodeContext, auth.Caller, Any], Any]
 Authenticator = Callable[[Session, auth.AuthHeaders, Any, Any], auth.Caller]
+
+
+# Access refusals counted with the authentication failures in the metrics.
+_ACCESS_CODES = frozenset({"UNKNOWN_NODE", "CONTRACT_EXPIRED", "CONTRACT_NOT_APPROVED"})
 
 
 def by_contract(session: Session, headers: auth.AuthHeaders, parsed: Any, now: Any) -> auth.Caller:
@@ -57,16 +63,25 @@ async def handle(
             body=body,
         )
         headers = dict(request.headers)
-        query = dict(request.query_params)
+        pairs = request.query_params.multi_items()
+        query = dict(pairs)
+        if len(set(pairs)) != len(query):
+            # The canonical query sorts repeated names, so their order is not signed:
+            # taking "the last value" would let anyone swap which value counts.
+            raise MalformedRequest(
+                "a query parameter is given twice with different values",
+                code_name="MALFORMED_QUERY",
+            )
         data = await anyio.to_thread.run_sync(
             _process, ctx, raw, headers, query, model, authenticate, service
         )
         status, payload, code_name = 200, ok(data), "OK"
     except Exception as exc:
         status, payload, code_name = to_envelope(exc)
-        if isinstance(exc, AuthError | InterconnError) and 400 <= status < 500:
-            if isinstance(exc, AuthError) or exc.code_name in {"UNKNOWN_NODE", "CONTRACT_EXPIRED", "CONTRACT_NOT_APPROVED"}:
-                ctx.metrics.auth_failures.labels(exc.code_name).inc()
+        if isinstance(exc, AuthError) or (
+            isinstance(exc, InterconnError) and exc.code_name in _ACCESS_CODES
+        ):
+            ctx.metrics.auth_failures.labels(exc.code_name).inc()
     ctx.metrics.requests.labels(endpoint, code_name).inc()
     ctx.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
     if request.method == "POST" and status == 200:
@@ -95,18 +110,19 @@ def _process(
         with ctx.db.unit_of_work() as session:
             caller = authenticate(session, headers, parsed, now)
             if caller.exempt and not settings.allow_unsigned_exempt:
-                caller = auth.Caller(caller.node_id, caller.credential, caller.contract, exempt=False)
+                caller = auth.Caller(
+                    caller.node_id, caller.credential, caller.contract, exempt=False
+                )
             auth.verify_signature(caller, headers, raw)
             verified = True
+            if headers.token_set:
+                caller = replace(caller, token_set=headers.token_set)
             auth.remember_nonce(session, headers, now)
             return service(session, ctx, caller, parsed)
     except InterconnError as exc:
         # The request was genuine but refused: its nonce is still spent, so the very same
         # request cannot be replayed later when the state may allow it.
         if verified and exc.code_name != "NONCE_REPLAYED":
-            with ctx.db.unit_of_work() as session:
-                try:
-                    auth.remember_nonce(session, headers, now)
-                except AuthError:
-                    pass
+            with ctx.db.unit_of_work() as session, contextlib.suppress(AuthError):
+                auth.remember_nonce(session, headers, now)
         raise

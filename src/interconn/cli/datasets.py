@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 
 from interconn.cli.common import DataDir, client, kv, table
 from interconn.errors import OperatorError
@@ -34,12 +35,9 @@ def _load_meta(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
-            import yaml  # type: ignore[import-untyped]
-        except ImportError:
-            raise OperatorError(
-                "reading YAML needs PyYAML; use JSON or `pip install pyyaml`"
-            ) from None
-        data = yaml.safe_load(text)
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise OperatorError(f"{path}: invalid YAML: {exc}") from exc
     else:
         try:
             data = json.loads(text)

@@ -9,15 +9,15 @@ from interconn.outbox.models import OutboxMessage
 from interconn.security.models import SeenNonce
 
 __all__ = [
-    "CatalogueStats",
-    "Dataset",
-    "DatasetAuthorization",
-    "Permit",
     "AdminToken",
     "AuditEntry",
     "Base",
+    "CatalogueStats",
     "Contract",
+    "Dataset",
+    "DatasetAuthorization",
     "NodeIdentity",
     "OutboxMessage",
+    "Permit",
     "SeenNonce",
 ]

@@ -64,6 +64,7 @@ class Caller:
     contract: Contract | None = None
     exempt: bool = False  # a call the standard lets go unsigned (see allow_unsigned_exempt)
     anonymous: bool = False  # served without any identity (public_node_info)
+    token_set: str = ""  # x-mprac-token-set as sent (permits are checked by the service)
 
 
 def normalize_headers(raw: Mapping[str, str]) -> dict[str, str]:
@@ -78,12 +79,18 @@ def read_headers(raw: Mapping[str, str]) -> AuthHeaders:
     h = normalize_headers(raw)
     source = h.get("x-source-node-id", "").strip()
     if not source:
-        raise MalformedRequest("x-source-node-id (or X-Node-Id) is required", code_name="MALFORMED_HEADER")
+        raise MalformedRequest(
+            "x-source-node-id (or X-Node-Id) is required", code_name="MALFORMED_HEADER"
+        )
     if len(source) > _NODE_ID_MAX:
-        raise MalformedRequest("x-source-node-id is longer than 64 characters", code_name="MALFORMED_HEADER")
+        raise MalformedRequest(
+            "x-source-node-id is longer than 64 characters", code_name="MALFORMED_HEADER"
+        )
     ts = h.get("x-timestamp", "").strip()
     if not ts:
-        raise MalformedRequest("x-timestamp is required (epoch milliseconds)", code_name="MALFORMED_HEADER")
+        raise MalformedRequest(
+            "x-timestamp is required (epoch milliseconds)", code_name="MALFORMED_HEADER"
+        )
     return AuthHeaders(
         source_node_id=source,
         target_node_id=h.get("x-target-node-id", "").strip(),
@@ -179,15 +186,20 @@ def active_contract(session: Session, node_id: str, now: datetime) -> Contract:
         )
     )
     if not rows:
-        raise AuthError(f"node {node_id!r} has no contract with this node", code_name="UNKNOWN_NODE")
+        raise AuthError(
+            f"node {node_id!r} has no contract with this node", code_name="UNKNOWN_NODE"
+        )
     approved = [c for c in rows if c.status == "APPROVED"]
     live = [c for c in approved if c.is_active(now)]
     if live:
         return live[0]
     if approved:
-        raise AccessDenied(f"the contract with node {node_id!r} has expired", code_name="CONTRACT_EXPIRED")
+        raise AccessDenied(
+            f"the contract with node {node_id!r} has expired", code_name="CONTRACT_EXPIRED"
+        )
     raise AccessDenied(
-        f"node {node_id!r} has no APPROVED contract with this node", code_name="CONTRACT_NOT_APPROVED"
+        f"node {node_id!r} has no APPROVED contract with this node",
+        code_name="CONTRACT_NOT_APPROVED",
     )
 
 
