@@ -24,3 +24,29 @@ def test_upgrade_matches_models_and_is_idempotent(tmp_path: Path) -> None:
         )
     engine.dispose()
     assert diff == []
+
+
+def test_audit_log_refuses_update_and_delete(tmp_path: Path) -> None:
+    from sqlalchemy import delete, update
+    from sqlalchemy.exc import DBAPIError
+
+    from interconn.auditlog import service as audit
+    from interconn.auditlog.models import AuditEntry
+    from interconn.db.uow import Database
+
+    engine = make_engine(database_url(tmp_path, "auditlog"))
+    migrate.upgrade(engine)
+    db = Database(engine)
+    with db.unit_of_work() as session:
+        audit.record(session, actor="t", action="x", kind="k", record_id="r")
+    for stmt in (update(AuditEntry).values(actor="forged"), delete(AuditEntry)):
+        try:
+            with db.unit_of_work() as session:
+                session.execute(stmt)
+        except DBAPIError as exc:
+            assert "append-only" in str(exc)
+        else:
+            raise AssertionError(f"{stmt} was allowed")
+    with db.read() as session:
+        assert [e.actor for e in audit.entries(session)] == ["t"]
+    engine.dispose()
