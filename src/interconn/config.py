@@ -69,6 +69,20 @@ class Settings(BaseModel):
         "the reconciler queries the partner.",
     )
     reconcile_interval_s: float = Field(15.0, description="How often the reconciler runs.")
+    db_workers: int = Field(
+        0,
+        ge=0,
+        description="Threads doing the database work of partner requests. 0: none for "
+        "SQLite (the work runs on the event loop: it is short, and SQLite takes one writer "
+        "at a time, so threads would only queue on its lock), 8 otherwise.",
+    )
+    contract_cache_ttl_s: float = Field(
+        1.0,
+        ge=0,
+        description="How long a contract read for authentication may be reused. Changes made "
+        "through this process take effect at once; this bounds how late another replica's "
+        "changes are seen.",
+    )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
 
     @property
@@ -76,6 +90,14 @@ class Settings(BaseModel):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'interconn.db').resolve()}"
+
+    @property
+    def effective_db_workers(self) -> int:
+        return self.db_workers or 8
+
+    @property
+    def inline_db_work(self) -> bool:
+        return self.db_workers == 0 and self.effective_database_url.startswith("sqlite")
 
     @property
     def effective_public_address(self) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 import httpx
 
 from interconn import __version__
+from interconn.client.partner import PartnerClient
 from interconn.config import Settings
 from interconn.db.base import utcnow
 from interconn.db.uow import Database
@@ -42,6 +43,15 @@ class NodeContext:
     def reload_identity(self) -> None:
         with self.db.read() as session:
             self.node = load_identity(session, address=self.settings.effective_public_address)
+
+    def partner_client(self) -> PartnerClient:
+        """A signed client for calls to partners (use as ``async with``)."""
+        return PartnerClient(
+            self.node,
+            version=self.version,
+            transport=self.transport,
+            timeout=self.settings.request_timeout_s,
+        )
 
     def with_transport(self, transport: httpx.AsyncBaseTransport | None) -> NodeContext:
         return replace(self, transport=transport)

@@ -31,7 +31,7 @@ def open_database(settings: Settings, *, upgrade: bool = True) -> Database:
     engine = make_engine(settings.effective_database_url)
     if upgrade:
         migrate.upgrade(engine)
-    return Database(engine)
+    return Database(engine, contract_cache_ttl_s=settings.contract_cache_ttl_s)
 
 
 def open_node(settings: Settings) -> NodeContext:

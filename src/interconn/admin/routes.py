@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from interconn.admin.deps import Ctx, Operator
 from interconn.auditlog import service as audit
-from interconn.client.partner import PartnerClient
 from interconn.contracts import service as contracts
 from interconn.contracts.models import Contract
 from interconn.contracts.schemas import ContractView
@@ -171,36 +170,26 @@ def partners(ctx: Ctx, actor: Operator) -> list[ContractView]:
         return [ContractView.of(c) for c in contracts.listing(session)]
 
 
+async def _ask(
+    ctx: Ctx, node_id: str, endpoint: str, query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    row = _partner(ctx, node_id)
+    async with ctx.partner_client() as client:
+        return await client.call(
+            "GET", row.peer_address, path(endpoint), query=query, target_node_id=node_id
+        )
+
+
 @router.get("/partners/{node_id}/info")
 async def partner_info(node_id: str, ctx: Ctx, actor: Operator) -> dict[str, Any]:
-    row = _partner(ctx, node_id)
-    async with PartnerClient(
-        ctx.node,
-        version=ctx.version,
-        transport=ctx.transport,
-        timeout=ctx.settings.request_timeout_s,
-    ) as client:
-        return await client.call(
-            "GET",
-            row.peer_address,
-            path("node.query"),
-            query={"node_id": node_id},
-            target_node_id=node_id,
-        )
+    """Ask the partner for its node info (signed node/query)."""
+    return await _ask(ctx, node_id, "node.query", {"node_id": node_id})
 
 
 @router.get("/partners/{node_id}/health")
 async def partner_health(node_id: str, ctx: Ctx, actor: Operator) -> dict[str, Any]:
-    row = _partner(ctx, node_id)
-    async with PartnerClient(
-        ctx.node,
-        version=ctx.version,
-        transport=ctx.transport,
-        timeout=ctx.settings.request_timeout_s,
-    ) as client:
-        return await client.call(
-            "GET", row.peer_address, path("node.health"), target_node_id=node_id
-        )
+    """Probe the partner (signed node/health)."""
+    return await _ask(ctx, node_id, "node.health")
 
 
 @router.get("/audit")
@@ -227,14 +216,14 @@ def outbox_list(
         ]
 
 
-@router.post("/outbox/{message_id}/retry")
-def outbox_retry(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
+def _outbox_action(ctx: Ctx, actor: str, message_id: int, action: str) -> OutboxView:
+    change = outbox.retry if action == "retry" else outbox.cancel
     with ctx.db.unit_of_work() as session:
-        row = outbox.retry(session, message_id=message_id, now=ctx.clock())
+        row = change(session, message_id=message_id, now=ctx.clock())
         audit.record(
             session,
             actor=actor,
-            action="outbox.retry",
+            action=f"outbox.{action}",
             kind=row.kind,
             record_id=row.record_id,
             detail={"message_id": message_id},
@@ -244,19 +233,16 @@ def outbox_retry(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
     return view
 
 
+@router.post("/outbox/{message_id}/retry")
+def outbox_retry(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
+    """Send a FAILED or CANCELLED message again (after fixing the cause)."""
+    return _outbox_action(ctx, actor, message_id, "retry")
+
+
 @router.post("/outbox/{message_id}/cancel")
 def outbox_cancel(message_id: int, ctx: Ctx, actor: Operator) -> OutboxView:
-    with ctx.db.unit_of_work() as session:
-        row = outbox.cancel(session, message_id=message_id, now=ctx.clock())
-        audit.record(
-            session,
-            actor=actor,
-            action="outbox.cancel",
-            kind=row.kind,
-            record_id=row.record_id,
-            detail={"message_id": message_id},
-        )
-        return OutboxView.model_validate(row)
+    """Give up on a pending message."""
+    return _outbox_action(ctx, actor, message_id, "cancel")
 
 
 @router.post("/reconcile")

@@ -74,9 +74,9 @@ def _install_probes(app: FastAPI) -> None:
 
 
 def partner_app(ctx: NodeContext) -> FastAPI:
-    from interconn.contracts.routes import router as contract_routes
-    from interconn.datasets.routes import router as dataset_routes
-    from interconn.node.routes import router as node_routes
+    from interconn.contracts.routes import routes as contract_routes
+    from interconn.datasets.routes import routes as dataset_routes
+    from interconn.node.routes import routes as node_routes
 
     app = FastAPI(
         title="interconn partner API",
@@ -89,9 +89,7 @@ def partner_app(ctx: NodeContext) -> FastAPI:
     app.add_middleware(TraceMiddleware)
     _install_error_handlers(app, operator=False)
     _install_probes(app)
-    app.include_router(contract_routes)
-    app.include_router(node_routes)
-    app.include_router(dataset_routes)
+    app.router.routes.extend([*contract_routes, *node_routes, *dataset_routes])
     return app
 
 

@@ -11,31 +11,62 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.responses import Response
+from starlette.routing import Route
 
 from interconn.api.errors import to_envelope
 from interconn.context import NodeContext
 from interconn.errors import AuthError, InterconnError, MalformedRequest
+from interconn.protocol.endpoints import method, path
 from interconn.security import auth
 from interconn.wire.common import ok, parse_body, parse_query
 
 M = TypeVar("M", bound=BaseModel)
 Service = Callable[[Session, NodeContext, auth.Caller, Any], Any]
-Authenticator = Callable[[Session, auth.AuthHeaders, Any, Any], auth.Caller]
+Authenticator = Callable[[Session, NodeContext, auth.AuthHeaders, Any, datetime], auth.Caller]
 
 
 # Access refusals counted with the authentication failures in the metrics.
 _ACCESS_CODES = frozenset({"UNKNOWN_NODE", "CONTRACT_EXPIRED", "CONTRACT_NOT_APPROVED"})
 
 
-def by_contract(session: Session, headers: auth.AuthHeaders, parsed: Any, now: Any) -> auth.Caller:
+def by_contract(
+    session: Session, ctx: NodeContext, headers: auth.AuthHeaders, parsed: Any, now: datetime
+) -> auth.Caller:
+    """The caller must hold an APPROVED, unexpired contract; its agreed key verifies."""
     return auth.contract_caller(session, headers, now)
+
+
+def partner_route(
+    endpoint: str, model: type[BaseModel], authenticate: Authenticator, service: Service
+) -> Route:
+    """One partner endpoint as data: its wire model, authenticator and service.
+
+    A plain Starlette route: the partner API needs none of FastAPI's per-request machinery,
+    and it sits on the hot path of every call.
+    """
+
+    async def run(request: Request) -> Response:
+        return await handle(request, model, authenticate, service, endpoint=endpoint)
+
+    return Route(path(endpoint), run, methods=[method(endpoint)], name=endpoint)
+
+
+def _db_limiter(request: Request, ctx: NodeContext) -> anyio.CapacityLimiter:
+    limiter = getattr(request.app.state, "db_limiter", None)
+    if limiter is None:  # created lazily: it belongs to the running event loop
+        limiter = anyio.CapacityLimiter(ctx.settings.effective_db_workers)
+        request.app.state.db_limiter = limiter
+    return limiter
 
 
 def ctx_of(request: Request) -> NodeContext:
@@ -72,9 +103,15 @@ async def handle(
                 "a query parameter is given twice with different values",
                 code_name="MALFORMED_QUERY",
             )
-        data = await anyio.to_thread.run_sync(
-            _process, ctx, raw, headers, query, model, authenticate, service
-        )
+        args = (ctx, raw, headers, query, model, authenticate, service)
+        if ctx.settings.inline_db_work:
+            # SQLite: a unit of work takes a fraction of a millisecond and writers take
+            # turns anyway, so a thread hop would cost more than the work itself.
+            data = _process(*args)
+        else:
+            data = await anyio.to_thread.run_sync(
+                _process, *args, limiter=_db_limiter(request, ctx)
+            )
         status, payload, code_name = 200, ok(data), "OK"
     except Exception as exc:
         status, payload, code_name = to_envelope(exc)
@@ -108,7 +145,7 @@ def _process(
     verified = False
     try:
         with ctx.db.unit_of_work() as session:
-            caller = authenticate(session, headers, parsed, now)
+            caller = authenticate(session, ctx, headers, parsed, now)
             if caller.exempt and not settings.allow_unsigned_exempt:
                 caller = auth.Caller(
                     caller.node_id, caller.credential, caller.contract, exempt=False

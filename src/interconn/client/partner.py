@@ -136,8 +136,13 @@ class PartnerClient:
     ) -> dict[str, Any]:
         """Call a partner and return ``data`` of a successful envelope."""
         request = self.build(
-            method, address, path, query=query, body=body,
-            target_node_id=target_node_id, token_set=token_set,
+            method,
+            address,
+            path,
+            query=query,
+            body=body,
+            target_node_id=target_node_id,
+            token_set=token_set,
         )
         status, envelope = await self.send(request)
         return unwrap(status, envelope)

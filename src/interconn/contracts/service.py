@@ -19,10 +19,12 @@ from interconn.context import NodeContext
 from interconn.contracts.models import Contract
 from interconn.errors import AuthError, NotFound, OperatorError, StateConflict
 from interconn.outbox import service as outbox
-from interconn.protocol.lifecycle import Event, Kind, Message, Origin, Role, State
+from interconn.protocol.lifecycle import Event, Kind, Message, Origin, Role, State, event_for_status
 from interconn.protocol.transitions import transition
 from interconn.security.auth import AuthHeaders, Caller, credential_of
+from interconn.security.contract_cache import ContractSnapshot, cache_of
 from interconn.security.signing import PublicCredential, load_credential
+from interconn.wire.common import to_epoch_ms
 from interconn.wire.node import (
     ContractApplyRequest,
     ContractConfirmRequest,
@@ -62,11 +64,20 @@ def listing(session: Session, *, status: str | None = None) -> list[Contract]:
     return list(session.scalars(stmt))
 
 
-def _by_contract_id_for(session: Session, contract_id: str, node_id: str) -> Contract:
-    row = session.scalar(select(Contract).where(Contract.contract_id == contract_id))
+def _by_contract_id_for(session: Session, contract_id: str, node_id: str) -> ContractSnapshot:
+    row = cache_of(session).by_contract_id(session, contract_id)
     # The same answer whether it does not exist or belongs to someone else: no probing.
     if row is None or row.peer_node_id != node_id:
         raise NotFound(f"no contract {contract_id!r} with node {node_id!r}")
+    return row
+
+
+def _row_of(session: Session, caller: Caller) -> Contract:
+    """The caller's named contract, loaded for change inside this unit of work."""
+    assert caller.contract is not None
+    row = session.get(Contract, caller.contract.id)
+    if row is None:
+        raise NotFound(f"no contract {caller.contract.contract_id!r}")
     return row
 
 
@@ -74,7 +85,7 @@ def _by_contract_id_for(session: Session, contract_id: str, node_id: str) -> Con
 
 
 def authenticate_apply(
-    session: Session, headers: AuthHeaders, parsed: object, now: datetime
+    session: Session, ctx: NodeContext, headers: AuthHeaders, parsed: object, now: datetime
 ) -> Caller:
     """Proof of possession: the apply is signed with the key its body carries."""
     assert isinstance(parsed, ContractApplyRequest)
@@ -89,7 +100,7 @@ def authenticate_apply(
 
 
 def authenticate_confirm(
-    session: Session, headers: AuthHeaders, parsed: object, now: datetime
+    session: Session, ctx: NodeContext, headers: AuthHeaders, parsed: object, now: datetime
 ) -> Caller:
     """Confirm is signed by the partner we applied to, with the key it presents (or gave us)."""
     assert isinstance(parsed, ContractConfirmRequest)
@@ -109,7 +120,7 @@ def authenticate_confirm(
 
 
 def authenticate_named(
-    session: Session, headers: AuthHeaders, parsed: object, now: datetime
+    session: Session, ctx: NodeContext, headers: AuthHeaders, parsed: object, now: datetime
 ) -> Caller:
     """Query, terminate and update name their contract; the caller must be its peer."""
     contract_id = getattr(parsed, "contract_id", None)
@@ -171,7 +182,7 @@ def apply(
     session.add(contract)
     body = ctx.node.info(system_version=ctx.version)
     if expired_time is not None:
-        body["expired_time"] = int(expired_time.timestamp() * 1000)  # type: ignore[assignment]
+        body["expired_time"] = to_epoch_ms(expired_time)  # type: ignore[assignment]
     outbox.enqueue(
         session,
         endpoint="contract.apply",
@@ -247,13 +258,9 @@ def learn_status(
     actor: str,
 ) -> None:
     """Apply a status the partner announced (confirm callback, query answer, terminate)."""
-    event = {
-        State.APPROVED: Event.APPROVE,
-        State.REJECTED: Event.REJECT,
-        State.TERMINATED: Event.TERMINATE,
-    }.get(status)
-    if event is None:
-        return
+    if status is State.APPLIED:
+        return  # nothing announced yet
+    event = event_for_status(status)
     move = transition(
         session,
         contract,
@@ -278,8 +285,7 @@ def learn_status(
 def receive_confirm(
     session: Session, ctx: NodeContext, caller: Caller, req: ContractConfirmRequest
 ) -> dict[str, Any]:
-    contract = caller.contract
-    assert contract is not None
+    contract = _row_of(session, caller)
     if contract.role != Role.INITIATOR:
         raise NotFound(f"contract {req.contract_id!r} was not applied for by this node")
     learn_status(
@@ -385,7 +391,7 @@ def _apply_answer(ctx: NodeContext, contract: Contract) -> dict[str, Any]:
         },
     }
     if contract.expired_time is not None:
-        answer["expired_time"] = int(contract.expired_time.timestamp() * 1000)
+        answer["expired_time"] = to_epoch_ms(contract.expired_time)
     return answer
 
 
@@ -435,7 +441,7 @@ def decide(
         "auth_credential": ctx.node.credential,
     }
     if contract.expired_time is not None and approve:
-        body["expired_time"] = int(contract.expired_time.timestamp() * 1000)
+        body["expired_time"] = to_epoch_ms(contract.expired_time)
     _notify(session, ctx, contract, "contract.confirm", Message.CONFIRM, body)
     return contract
 
@@ -471,8 +477,7 @@ def terminate(
 def receive_terminate(
     session: Session, ctx: NodeContext, caller: Caller, req: ContractTerminateRequest
 ) -> dict[str, Any]:
-    contract = caller.contract
-    assert contract is not None
+    contract = _row_of(session, caller)
     learn_status(
         session, ctx, contract, status=State.TERMINATED, data={}, actor=f"node:{caller.node_id}"
     )
@@ -491,15 +496,14 @@ def query(
         "auth_credential": ctx.node.credential,
     }
     if contract.expired_time is not None:
-        answer["expired_time"] = int(contract.expired_time.timestamp() * 1000)
+        answer["expired_time"] = to_epoch_ms(contract.expired_time)
     return answer
 
 
 def receive_node_update(
     session: Session, ctx: NodeContext, caller: Caller, req: NodeUpdateRequest
 ) -> dict[str, Any]:
-    contract = caller.contract
-    assert contract is not None
+    contract = _row_of(session, caller)
     info = req.node_info
     if info.node_id != caller.node_id:
         raise StateConflict("node_id cannot change; apply for a new contract instead")
@@ -563,14 +567,12 @@ def _notify(
     message: Message,
     body: dict[str, Any],
 ) -> None:
-    outbox.enqueue(
+    outbox.notify(
         session,
-        endpoint=endpoint,
+        contract,
         kind=KIND.value,
+        endpoint=endpoint,
         message=message.value,
-        record_id=contract.id,
-        peer_node_id=contract.peer_node_id,
-        address=contract.peer_address,
         body=body,
         now=ctx.clock(),
     )

@@ -8,7 +8,6 @@ from fastapi import APIRouter
 
 from interconn.admin.deps import Ctx, Operator
 from interconn.auditlog import service as audit
-from interconn.client.partner import PartnerClient
 from interconn.datasets import authorizations, catalogue, permits
 from interconn.datasets.models import DatasetAuthorization, Permit
 from interconn.datasets.schemas import (
@@ -114,15 +113,6 @@ def delete_dataset(
 # --------------------------------------------------------------------------- partners' catalogues
 
 
-def _client(ctx: Ctx) -> PartnerClient:
-    return PartnerClient(
-        ctx.node,
-        version=ctx.version,
-        transport=ctx.transport,
-        timeout=ctx.settings.request_timeout_s,
-    )
-
-
 @router.get("/remote/{node_id}/datasets")
 async def remote_list(
     node_id: str,
@@ -141,7 +131,7 @@ async def remote_list(
         "page_size": str(page_size),
     }
     query.update({k: v for k, v in {"name": name, "dataset_id": dataset_id}.items() if v})
-    async with _client(ctx) as client:
+    async with ctx.partner_client() as client:
         return await client.call(
             "GET", contract.peer_address, path("dataset.list"), query=query, target_node_id=node_id
         )
@@ -170,7 +160,7 @@ async def remote_detail(node_id: str, dataset_id: str, ctx: Ctx, actor: Operator
             f"{permits.resource_name(permits.RESOURCE_DATASET, dataset_id)}/"
             f"{permits.LEVEL_READ}/{held.permit_token}"
         )
-    async with _client(ctx) as client:
+    async with ctx.partner_client() as client:
         return await client.call(
             "GET",
             contract.peer_address,

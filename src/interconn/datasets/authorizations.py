@@ -16,10 +16,20 @@ from interconn.datasets import catalogue, permits
 from interconn.datasets.models import Dataset, DatasetAuthorization
 from interconn.errors import InterconnError, NotFound, OperatorError, StateConflict
 from interconn.outbox import service as outbox
-from interconn.protocol.lifecycle import FINAL_STATES, Event, Kind, Message, Origin, Role, State
+from interconn.protocol.lifecycle import (
+    FINAL_STATES,
+    Event,
+    Kind,
+    Message,
+    Origin,
+    Role,
+    State,
+    event_for_status,
+)
 from interconn.protocol.transitions import transition
 from interconn.security import auth
-from interconn.wire.common import ResourcePermit
+from interconn.security.contract_cache import ContractSnapshot
+from interconn.wire.common import ResourcePermit, to_epoch_ms
 from interconn.wire.dataset import (
     DatasetAuditApplyRequest,
     DatasetAuditConfirmRequest,
@@ -35,10 +45,6 @@ _TERMS = (
     "prevent_differential_privacy_attack",
     "scope_id",
 )
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
 
 
 def _from_ms(value: int | None) -> datetime | None:
@@ -86,7 +92,7 @@ def _of_caller(
     return row
 
 
-def _active_contract(session: Session, node_id: str, now: datetime) -> Contract:
+def _active_contract(session: Session, node_id: str, now: datetime) -> ContractSnapshot:
     try:
         return auth.active_contract(session, node_id, now)
     except InterconnError as exc:
@@ -101,17 +107,24 @@ def _notify(
     message: Message,
     body: dict[str, Any],
 ) -> None:
-    outbox.enqueue(
+    outbox.notify(
         session,
-        endpoint=endpoint,
+        row,
         kind=KIND.value,
+        endpoint=endpoint,
         message=message.value,
-        record_id=row.id,
-        peer_node_id=row.peer_node_id,
-        address=row.peer_address,
         body=body,
         now=ctx.clock(),
     )
+
+
+def _limits(row: DatasetAuthorization) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if row.time_limit is not None:
+        out["time_limit"] = to_epoch_ms(row.time_limit)
+    if row.times_limit is not None:
+        out["times_limit"] = row.times_limit
+    return out
 
 
 def _terms(row: DatasetAuthorization) -> dict[str, Any]:
@@ -120,11 +133,7 @@ def _terms(row: DatasetAuthorization) -> dict[str, Any]:
         "column_names": row.column_names,
         **row.terms,
     }
-    if row.time_limit is not None:
-        out["time_limit"] = _ms(row.time_limit)
-    if row.times_limit is not None:
-        out["times_limit"] = row.times_limit
-    return out
+    return out | _limits(row)
 
 
 # --------------------------------------------------------------------------- requester side
@@ -196,13 +205,9 @@ def learn_status(
     permit: ResourcePermit | None,
     actor: str,
 ) -> None:
-    event = {
-        State.APPROVED: Event.APPROVE,
-        State.REJECTED: Event.REJECT,
-        State.TERMINATED: Event.TERMINATE,
-    }.get(status)
-    if event is None:
-        return
+    if status is State.APPLIED:
+        return  # nothing announced yet
+    event = event_for_status(status)
     move = transition(
         session, row, kind=KIND, role=Role(row.role), origin=Origin.REMOTE, event=event, actor=actor
     )
@@ -322,11 +327,7 @@ def _permit_object(ctx: NodeContext, row: DatasetAuthorization, token: str) -> d
         "resource_inst_id": ctx.node.inst_id,
         "request_node_id": row.peer_node_id,
     }
-    if row.time_limit is not None:
-        out["time_limit"] = _ms(row.time_limit)
-    if row.times_limit is not None:
-        out["times_limit"] = row.times_limit
-    return out
+    return out | _limits(row)
 
 
 def decide(

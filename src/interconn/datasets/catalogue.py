@@ -11,29 +11,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
-from interconn.datasets.inference import human_size
+from interconn.datasets.inference import DATA_TYPES, human_size
 from interconn.datasets.models import CatalogueStats, Dataset, DatasetAuthorization, Permit
 from interconn.errors import AccessDenied, NotFound, OperatorError
 from interconn.protocol.lifecycle import State
 from interconn.security import auth
+from interconn.wire.common import to_epoch_ms
 from interconn.wire.dataset import (
     DatasetListParams,
     DatasetQueryParams,
 )
 
 SOURCES = {"CSV", "DB", "HTTP", "HIVE_JDBC", "SPARK_ON_HIVE", "HBASE"}
-DATA_TYPES = {
-    "tinyint",
-    "int",
-    "bigint",
-    "float",
-    "double",
-    "decimal",
-    "varchar",
-    "datetime",
-    "timestamp",
-    "boolean",
-}
 _ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -213,11 +202,11 @@ def detail(row: Dataset) -> dict[str, Any]:
         avatar_type=row.source,
         column_metas=row.columns,
         label_columns=row.label_columns,
-        create_time=int(row.created_at.timestamp() * 1000),
-        modified_time=int(row.modified_at.timestamp() * 1000),
+        create_time=to_epoch_ms(row.created_at),
+        modified_time=to_epoch_ms(row.modified_at),
     )
     if row.expired_time is not None:
-        out["expired_time"] = int(row.expired_time.timestamp() * 1000)
+        out["expired_time"] = to_epoch_ms(row.expired_time)
     return out
 
 

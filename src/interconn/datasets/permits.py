@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from interconn.datasets.models import Permit
 from interconn.errors import AccessDenied, MalformedRequest
 from interconn.security.signing import PublicCredential, SigningKey
+from interconn.wire.common import to_epoch_ms
 
 PREFIX = "bfia-permit.v1"
 LEVEL_READ = "READ"
@@ -51,7 +52,7 @@ def _unb64(text: str) -> bytes:
 
 
 def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
+    return None if moment is None else to_epoch_ms(moment)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-
-from interconn.api.gateway import by_contract, handle
-from interconn.datasets import authorizations, catalogue
-from interconn.protocol.endpoints import path
+from interconn.api.gateway import by_contract, partner_route
+from interconn.datasets import authorizations as a
+from interconn.datasets import catalogue as c
 from interconn.wire.dataset import (
     DatasetAuditApplyRequest,
     DatasetAuditConfirmRequest,
@@ -17,62 +14,14 @@ from interconn.wire.dataset import (
     DatasetQueryParams,
 )
 
-router = APIRouter()
-
-
-@router.get(path("dataset.list"))
-async def dataset_list(request: Request) -> JSONResponse:
-    return await handle(
-        request, DatasetListParams, by_contract, catalogue.list_public, endpoint="dataset.list"
-    )
-
-
-@router.get(path("dataset.query"))
-async def dataset_query(request: Request) -> JSONResponse:
-    return await handle(
-        request, DatasetQueryParams, by_contract, catalogue.query_detail, endpoint="dataset.query"
-    )
-
-
-@router.post(path("dataset.apply"))
-async def dataset_apply(request: Request) -> JSONResponse:
-    return await handle(
-        request,
-        DatasetAuditApplyRequest,
-        by_contract,
-        authorizations.receive_apply,
-        endpoint="dataset.apply",
-    )
-
-
-@router.post(path("dataset.confirm"))
-async def dataset_confirm(request: Request) -> JSONResponse:
-    return await handle(
-        request,
-        DatasetAuditConfirmRequest,
-        by_contract,
-        authorizations.receive_confirm,
-        endpoint="dataset.confirm",
-    )
-
-
-@router.post(path("dataset.terminate"))
-async def dataset_terminate(request: Request) -> JSONResponse:
-    return await handle(
-        request,
-        DatasetAuditTerminateRequest,
-        by_contract,
-        authorizations.receive_terminate,
-        endpoint="dataset.terminate",
-    )
-
-
-@router.get(path("dataset.audit_query"))
-async def dataset_audit_query(request: Request) -> JSONResponse:
-    return await handle(
-        request,
-        DatasetAuditQueryParams,
-        by_contract,
-        authorizations.query,
-        endpoint="dataset.audit_query",
-    )
+# Every dataset call needs the caller's active contract; permits are checked by the service.
+routes = [
+    partner_route("dataset.list", DatasetListParams, by_contract, c.list_public),
+    partner_route("dataset.query", DatasetQueryParams, by_contract, c.query_detail),
+    partner_route("dataset.apply", DatasetAuditApplyRequest, by_contract, a.receive_apply),
+    partner_route("dataset.confirm", DatasetAuditConfirmRequest, by_contract, a.receive_confirm),
+    partner_route(
+        "dataset.terminate", DatasetAuditTerminateRequest, by_contract, a.receive_terminate
+    ),
+    partner_route("dataset.audit_query", DatasetAuditQueryParams, by_contract, a.query),
+]

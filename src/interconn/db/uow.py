@@ -8,15 +8,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from interconn.contracts.models import Contract
+from interconn.security.contract_cache import ContractCache
+
+
+def _note_contract_changes(session: Session, _context: Any) -> None:
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, Contract) for obj in touched):
+        session.info["contracts_changed"] = True
+
+
+def _invalidate_if_changed(session: Session) -> None:
+    if session.info.pop("contracts_changed", False):
+        session.info["contract_cache"].invalidate()
 
 
 class Database:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, contract_cache_ttl_s: float = 1.0) -> None:
         self.engine = engine
-        self._factory = sessionmaker(engine, expire_on_commit=False)
+        self.contract_cache = ContractCache(ttl_s=contract_cache_ttl_s)
+        self._factory = sessionmaker(
+            engine, expire_on_commit=False, info={"contract_cache": self.contract_cache}
+        )
+        event.listen(self._factory, "after_flush", _note_contract_changes)
+        event.listen(self._factory, "after_commit", _invalidate_if_changed)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -6,6 +6,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import select
@@ -34,8 +35,9 @@ class LocalNode:
     def auth_type(self) -> str:
         return self.key.auth_type.value
 
-    @property
+    @cached_property
     def credential(self) -> str:
+        # Serialised once: it is part of several answers on the hot path.
         return self.key.credential_pem()
 
     def info(self, *, system_version: str) -> dict[str, str]:

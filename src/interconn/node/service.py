@@ -9,26 +9,23 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
-from interconn.errors import AccessDenied, AuthError
+from interconn.errors import AccessDenied, AuthError, NotFound
 from interconn.security import auth
 from interconn.wire.node import NodeHealthParams, NodeQueryParams
-
-_PUBLIC_SETTING = "public_node_info"
 
 
 def authenticate_node_query(
     session: Session,
+    ctx: NodeContext,
     headers: auth.AuthHeaders,
     parsed: object,
     now: datetime,
-    *,
-    public: bool = False,
 ) -> auth.Caller:
     """A contracted caller signs as usual; others are served only if the operator allows it."""
     try:
         return auth.contract_caller(session, headers, now)
     except (AuthError, AccessDenied):
-        if public:
+        if ctx.settings.public_node_info:
             return auth.Caller(headers.source_node_id, None, anonymous=True)
         raise
 
@@ -37,8 +34,6 @@ def node_info(
     session: Session, ctx: NodeContext, caller: auth.Caller, req: NodeQueryParams
 ) -> dict[str, Any]:
     if req.node_id and req.node_id != ctx.node.node_id:
-        from interconn.errors import NotFound
-
         raise NotFound(f"this node is {ctx.node.node_id!r}, not {req.node_id!r}")
     return ctx.node.info(system_version=ctx.version)
 

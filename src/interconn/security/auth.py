@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from interconn.contracts.models import Contract
 from interconn.errors import AccessDenied, AuthError, MalformedRequest
+from interconn.security.contract_cache import ContractSnapshot, cache_of
 from interconn.security.models import SeenNonce
 from interconn.security.signing import (
     NONCE_RE,
@@ -61,7 +64,7 @@ class Caller:
 
     node_id: str
     credential: PublicCredential | None
-    contract: Contract | None = None
+    contract: ContractSnapshot | None = None
     exempt: bool = False  # a call the standard lets go unsigned (see allow_unsigned_exempt)
     anonymous: bool = False  # served without any identity (public_node_info)
     token_set: str = ""  # x-mprac-token-set as sent (permits are checked by the service)
@@ -155,18 +158,33 @@ def verify_signature(caller: Caller, headers: AuthHeaders, request: RawRequest) 
         )
 
 
+# Built once: constructing a statement per request costs more than executing it.
+_NONCE_INSERT = {
+    "sqlite": sqlite_insert(SeenNonce).on_conflict_do_nothing(),
+    "postgresql": postgresql_insert(SeenNonce).on_conflict_do_nothing(),
+}
+
+
 def remember_nonce(session: Session, headers: AuthHeaders, now: datetime) -> None:
-    """Store the nonce in its own savepoint so a replay fails without spoiling the unit of work."""
-    try:
-        with session.begin_nested():
-            session.add(
-                SeenNonce(source_node_id=headers.source_node_id, nonce=headers.nonce, seen_at=now)
-            )
-    except IntegrityError:
+    """Store the nonce; a pair already stored is a replay. The insert ignores duplicates
+    instead of failing, so a replay does not spoil the unit of work (and costs no savepoint)."""
+    values = {"source_node_id": headers.source_node_id, "nonce": headers.nonce, "seen_at": now}
+    stmt = _NONCE_INSERT.get(session.get_bind().dialect.name)
+    if stmt is not None:
+        # Core, not ORM, execution: the ORM's bulk path reports no row count.
+        stored = session.connection().execute(stmt, values).rowcount == 1
+    else:  # any other database: a savepoint around a plain insert
+        try:
+            with session.begin_nested():
+                session.add(SeenNonce(**values))
+            stored = True
+        except IntegrityError:
+            stored = False
+    if not stored:
         raise AuthError(
             "x-nonce was already used by this node within the replay window",
             code_name="NONCE_REPLAYED",
-        ) from None
+        )
 
 
 def prune_nonces(session: Session, now: datetime, window_s: int) -> int:
@@ -176,15 +194,9 @@ def prune_nonces(session: Session, now: datetime, window_s: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def active_contract(session: Session, node_id: str, now: datetime) -> Contract:
-    """The caller's newest APPROVED contract, or the reason it has none."""
-    rows = list(
-        session.scalars(
-            select(Contract)
-            .where(Contract.peer_node_id == node_id)
-            .order_by(Contract.created_at.desc())
-        )
-    )
+def active_contract(session: Session, node_id: str, now: datetime) -> ContractSnapshot:
+    """The caller's newest APPROVED, unexpired contract, or the reason it has none."""
+    rows = cache_of(session).of_node(session, node_id)
     if not rows:
         raise AuthError(
             f"node {node_id!r} has no contract with this node", code_name="UNKNOWN_NODE"
@@ -208,7 +220,7 @@ def contract_caller(session: Session, headers: AuthHeaders, now: datetime) -> Ca
     return Caller(headers.source_node_id, credential_of(contract), contract)
 
 
-def credential_of(contract: Contract) -> PublicCredential | None:
+def credential_of(contract: Contract | ContractSnapshot) -> PublicCredential | None:
     if not contract.peer_auth_type or not contract.peer_credential:
         return None
     return load_credential(contract.peer_auth_type, contract.peer_credential)
