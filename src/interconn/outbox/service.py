@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,6 +44,41 @@ def enqueue(
     return row
 
 
+class PeerRecord(Protocol):
+    """A lifecycle record that names its peer: contracts, authorizations, ..."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def peer_node_id(self) -> str | None: ...
+    @property
+    def peer_address(self) -> str: ...
+
+
+def notify(
+    session: Session,
+    record: PeerRecord,
+    *,
+    kind: str,
+    endpoint: str,
+    message: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> OutboxMessage:
+    """Queue a message about ``record`` for its peer (ordered after earlier ones)."""
+    return enqueue(
+        session,
+        endpoint=endpoint,
+        kind=kind,
+        message=message,
+        record_id=record.id,
+        peer_node_id=record.peer_node_id,
+        address=record.peer_address,
+        body=body,
+        now=now,
+    )
+
+
 def pending_for(session: Session, record_id: str) -> int:
     return int(
         session.scalar(
@@ -56,7 +91,9 @@ def pending_for(session: Session, record_id: str) -> int:
     )
 
 
-def listing(session: Session, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+def listing(
+    session: Session, *, status: str | None = None, limit: int = 100
+) -> list[OutboxMessage]:
     stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status:
         stmt = stmt.where(OutboxMessage.status == status.upper())
