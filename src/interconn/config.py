@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,8 @@ class Settings(BaseModel):
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
 
-    @property
+    # Cached: these are read on the hot path, and Path.resolve() touches the file system.
+    @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -95,7 +97,7 @@ class Settings(BaseModel):
     def effective_db_workers(self) -> int:
         return self.db_workers or 8
 
-    @property
+    @cached_property
     def inline_db_work(self) -> bool:
         return self.db_workers == 0 and self.effective_database_url.startswith("sqlite")
 

@@ -78,12 +78,24 @@ class Metrics:
             "Age of the oldest undelivered outbox message.",
             registry=self.registry,
         )
+        self._request_children: dict[tuple[str, str], Any] = {}
         self.outbox_deliveries = Counter(
             "interconn_outbox_deliveries_total",
             "Outbox delivery attempts by outcome.",
             ["outcome"],
             registry=self.registry,
         )
+
+    def count_request(self, endpoint: str, code: str, seconds: float) -> None:
+        key = (endpoint, code)
+        if key not in self._request_children:  # label lookups cost more than increments
+            self._request_children[key] = (
+                self.requests.labels(endpoint, code),
+                self.latency.labels(endpoint),
+            )
+        counter, histogram = self._request_children[key]
+        counter.inc()
+        histogram.observe(seconds)
 
 
 class TraceMiddleware:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
+from starlette.applications import Starlette
 
 from interconn.api.apps import admin_app, partner_app
 from interconn.config import Settings, load_settings
@@ -49,7 +50,7 @@ class Router(httpx.AsyncBaseTransport):
         self.drop_responses: set[str] = set()
         self.log: list[tuple[str, str, int | None]] = []
 
-    def add(self, host: str, app: FastAPI) -> None:
+    def add(self, host: str, app: Starlette) -> None:
         self.apps[host] = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -83,7 +84,7 @@ class TestNode:
     __test__ = False  # not a pytest test class
 
     ctx: NodeContext
-    partner: FastAPI
+    partner: Starlette
     admin: FastAPI
     host: str
     token: str
@@ -100,7 +101,8 @@ class TestNode:
 
     def admin_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.admin), base_url="http://admin",
+            transport=httpx.ASGITransport(app=self.admin),
+            base_url="http://admin",
             headers={"authorization": f"Bearer {self.token}"},
         )
 
@@ -121,20 +123,28 @@ def make_node(
     host = f"{name}.test"
     url = url or database_url(tmp, name)
     settings: Settings = load_settings(
-        data_dir, environ={}, database_url=url, public_address=f"http://{host}",
+        data_dir,
+        environ={},
+        database_url=url,
+        public_address=f"http://{host}",
         **(settings_overrides or {}),
     )
     engine = make_engine(url)
     migrate.upgrade(engine)
-    db = Database(engine)
+    db = Database(engine, contract_cache_ttl_s=settings.contract_cache_ttl_s)
     token = ""
     with db.unit_of_work() as session:
         from interconn.node.models import NodeIdentity
 
         if session.get(NodeIdentity, 1) is None:
             token = create_identity(
-                session, data_dir=data_dir, node_id=name, inst_id=f"inst-{name}",
-                name=f"{name} node", institution=f"{name} institution", auth_type=auth_type,
+                session,
+                data_dir=data_dir,
+                node_id=name,
+                inst_id=f"inst-{name}",
+                name=f"{name} node",
+                institution=f"{name} institution",
+                auth_type=auth_type,
             )
     with db.read() as session:
         node = load_identity(session, address=settings.effective_public_address)

@@ -13,7 +13,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route
 
 from interconn import __version__
 from interconn.api.errors import to_envelope
@@ -55,41 +59,60 @@ def _install_error_handlers(app: FastAPI, *, operator: bool) -> None:
         )
 
 
-def _install_probes(app: FastAPI) -> None:
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", include_in_schema=False)
-    def readyz(request: Request) -> JSONResponse:
-        ctx: NodeContext = request.app.state.ctx
-        try:
-            with ctx.db.read() as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:
-            return JSONResponse(
-                {"status": "unavailable", "reason": str(exc)[:200]}, status_code=503
-            )
-        return JSONResponse({"status": "ready", "node_id": ctx.node.node_id})
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
 
 
-def partner_app(ctx: NodeContext) -> FastAPI:
+def _readyz_sync(ctx: NodeContext) -> tuple[int, dict[str, str]]:
+    try:
+        with ctx.db.read() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return 503, {"status": "unavailable", "reason": str(exc)[:200]}
+    return 200, {"status": "ready", "node_id": ctx.node.node_id}
+
+
+async def _readyz(request: Request) -> Response:
+    status, body = await run_in_threadpool(_readyz_sync, request.app.state.ctx)
+    return JSONResponse(body, status_code=status)
+
+
+def _probe_routes() -> list[Route]:
+    return [
+        Route("/healthz", _healthz, methods=["GET"], include_in_schema=False),
+        Route("/readyz", _readyz, methods=["GET"], include_in_schema=False),
+    ]
+
+
+def partner_app(ctx: NodeContext) -> Starlette:
+    """The partner-facing API: a plain Starlette app, since the partner endpoints use none of
+    FastAPI's per-request machinery and every microsecond here is paid on every call."""
     from interconn.contracts.routes import routes as contract_routes
     from interconn.datasets.routes import routes as dataset_routes
     from interconn.node.routes import routes as node_routes
 
-    app = FastAPI(
-        title="interconn partner API",
-        version=__version__,
-        description="BFIA interconnection management-plane endpoints (what partners call).",
-        docs_url=None,
-        redoc_url=None,
+    async def mapped(request: Request, exc: Exception) -> Response:
+        status, body, _ = to_envelope(exc)
+        return JSONResponse(body, status_code=status)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = CODES["NOT_FOUND"] if exc.status_code == 404 else CODES["MALFORMED_QUERY"]
+        return JSONResponse(
+            error(code.code, f"{exc.detail}: {request.method} {request.url.path}"),
+            status_code=exc.status_code,
+        )
+
+    app = Starlette(
+        routes=[*contract_routes, *node_routes, *dataset_routes, *_probe_routes()],
+        middleware=[Middleware(TraceMiddleware)],
+        exception_handlers={
+            StarletteHTTPException: http_error,
+            InterconnError: mapped,
+            Exception: mapped,
+        },
     )
     app.state.ctx = ctx
-    app.add_middleware(TraceMiddleware)
-    _install_error_handlers(app, operator=False)
-    _install_probes(app)
-    app.router.routes.extend([*contract_routes, *node_routes, *dataset_routes])
     return app
 
 
@@ -106,7 +129,7 @@ def admin_app(ctx: NodeContext) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(TraceMiddleware)
     _install_error_handlers(app, operator=True)
-    _install_probes(app)
+    app.router.routes.extend(_probe_routes())
     app.include_router(admin_routes)
     app.include_router(contract_admin)
     app.include_router(dataset_admin)

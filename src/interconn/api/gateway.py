@@ -7,7 +7,6 @@ the state change, the audit entry and any outbox row commit together.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -85,7 +84,7 @@ async def handle(
     ctx = ctx_of(request)
     started = time.perf_counter()
     try:
-        body = await request.body()
+        body = await request.body() if request.method == "POST" else b""
         raw = auth.RawRequest(
             method=request.method,
             path=request.scope.get("raw_path", b"").decode("latin-1").partition("?")[0]
@@ -119,8 +118,7 @@ async def handle(
             isinstance(exc, InterconnError) and exc.code_name in _ACCESS_CODES
         ):
             ctx.metrics.auth_failures.labels(exc.code_name).inc()
-    ctx.metrics.requests.labels(endpoint, code_name).inc()
-    ctx.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+    ctx.metrics.count_request(endpoint, code_name, time.perf_counter() - started)
     if request.method == "POST" and status == 200:
         ctx.wake_outbox()
     return JSONResponse(payload, status_code=status)
@@ -142,24 +140,16 @@ def _process(
     auth.check_clock(headers, now, settings.timestamp_window_s)
     auth.check_nonce_format(headers)
     parsed = parse_body(model, raw.body) if raw.method == "POST" else parse_query(model, query)
-    verified = False
-    try:
-        with ctx.db.unit_of_work() as session:
-            caller = authenticate(session, ctx, headers, parsed, now)
-            if caller.exempt and not settings.allow_unsigned_exempt:
-                caller = auth.Caller(
-                    caller.node_id, caller.credential, caller.contract, exempt=False
-                )
-            auth.verify_signature(caller, headers, raw)
-            verified = True
-            if headers.token_set:
-                caller = replace(caller, token_set=headers.token_set)
-            auth.remember_nonce(session, headers, now)
-            return service(session, ctx, caller, parsed)
-    except InterconnError as exc:
-        # The request was genuine but refused: its nonce is still spent, so the very same
-        # request cannot be replayed later when the state may allow it.
-        if verified and exc.code_name != "NONCE_REPLAYED":
-            with ctx.db.unit_of_work() as session, contextlib.suppress(AuthError):
-                auth.remember_nonce(session, headers, now)
-        raise
+    # Authenticate from the contract cache (or a short read), then spend the nonce durably,
+    # then act: a request refused by the service has still spent its nonce, so it cannot be
+    # replayed later when the state might allow it.
+    with ctx.db.read() as session:
+        caller = authenticate(session, ctx, headers, parsed, now)
+    if caller.exempt and not settings.allow_unsigned_exempt:
+        caller = replace(caller, exempt=False)
+    auth.verify_signature(caller, headers, raw)
+    auth.remember_nonce(ctx.db.nonces, headers, now)
+    if headers.token_set:
+        caller = replace(caller, token_set=headers.token_set)
+    with ctx.db.unit_of_work() as session:
+        return service(session, ctx, caller, parsed)

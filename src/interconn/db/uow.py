@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from interconn.contracts.models import Contract
 from interconn.security.contract_cache import ContractCache
+from interconn.security.nonces import NonceStore
 
 
 def _note_contract_changes(session: Session, _context: Any) -> None:
@@ -32,6 +33,7 @@ class Database:
     def __init__(self, engine: Engine, *, contract_cache_ttl_s: float = 1.0) -> None:
         self.engine = engine
         self.contract_cache = ContractCache(ttl_s=contract_cache_ttl_s)
+        self.nonces = NonceStore(engine)
         self._factory = sessionmaker(
             engine, expire_on_commit=False, info={"contract_cache": self.contract_cache}
         )

@@ -13,16 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from interconn.contracts.models import Contract
 from interconn.errors import AccessDenied, AuthError, MalformedRequest
+from interconn.security import nonces
 from interconn.security.contract_cache import ContractSnapshot, cache_of
-from interconn.security.models import SeenNonce
+from interconn.security.nonces import NonceStore
 from interconn.security.signing import (
     NONCE_RE,
     PublicCredential,
@@ -158,29 +155,9 @@ def verify_signature(caller: Caller, headers: AuthHeaders, request: RawRequest) 
         )
 
 
-# Built once: constructing a statement per request costs more than executing it.
-_NONCE_INSERT = {
-    "sqlite": sqlite_insert(SeenNonce).on_conflict_do_nothing(),
-    "postgresql": postgresql_insert(SeenNonce).on_conflict_do_nothing(),
-}
-
-
-def remember_nonce(session: Session, headers: AuthHeaders, now: datetime) -> None:
-    """Store the nonce; a pair already stored is a replay. The insert ignores duplicates
-    instead of failing, so a replay does not spoil the unit of work (and costs no savepoint)."""
-    values = {"source_node_id": headers.source_node_id, "nonce": headers.nonce, "seen_at": now}
-    stmt = _NONCE_INSERT.get(session.get_bind().dialect.name)
-    if stmt is not None:
-        # Core, not ORM, execution: the ORM's bulk path reports no row count.
-        stored = session.connection().execute(stmt, values).rowcount == 1
-    else:  # any other database: a savepoint around a plain insert
-        try:
-            with session.begin_nested():
-                session.add(SeenNonce(**values))
-            stored = True
-        except IntegrityError:
-            stored = False
-    if not stored:
+def remember_nonce(store: NonceStore, headers: AuthHeaders, now: datetime) -> None:
+    """Spend the nonce (durably, before the request is acted on) or refuse a replay."""
+    if not store.remember(headers.source_node_id, headers.nonce, now):
         raise AuthError(
             "x-nonce was already used by this node within the replay window",
             code_name="NONCE_REPLAYED",
@@ -189,9 +166,7 @@ def remember_nonce(session: Session, headers: AuthHeaders, now: datetime) -> Non
 
 def prune_nonces(session: Session, now: datetime, window_s: int) -> int:
     # Twice the window: a nonce older than that cannot pass the clock check any more.
-    cutoff = now - timedelta(seconds=2 * window_s)
-    result = session.execute(delete(SeenNonce).where(SeenNonce.seen_at < cutoff))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return nonces.prune(session, now - timedelta(seconds=2 * window_s))
 
 
 def active_contract(session: Session, node_id: str, now: datetime) -> ContractSnapshot:
