@@ -10,6 +10,7 @@ Run: ``python bench/hello_app.py --port 8700``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 import uvicorn
 from starlette.applications import Starlette
@@ -33,10 +34,16 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level="warning", access_log=False,
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
         lifespan="off",
     )
-    uvicorn.Server(config).run()
+    # The node runs its servers with asyncio.run(server.serve()) (plain asyncio loop, even if
+    # uvloop were installed); do the same.
+    asyncio.run(uvicorn.Server(config).serve())
 
 
 if __name__ == "__main__":

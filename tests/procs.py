@@ -47,10 +47,20 @@ def start_nodes(*nodes: NodeProcess) -> None:
 
 
 def make_pair(root: Path, env: dict[str, str] | None = None) -> tuple[NodeProcess, NodeProcess]:
-    a = NodeProcess(root / "node-a", node_id="node-a", name="Node A", env=env,
-                    database_url=database_url(root, "node-a"))
-    b = NodeProcess(root / "node-b", node_id="node-b", name="Node B", env=env,
-                    database_url=database_url(root, "node-b"))
+    a = NodeProcess(
+        root / "node-a",
+        node_id="node-a",
+        name="Node A",
+        env=env,
+        database_url=database_url(root, "node-a"),
+    )
+    b = NodeProcess(
+        root / "node-b",
+        node_id="node-b",
+        name="Node B",
+        env=env,
+        database_url=database_url(root, "node-b"),
+    )
     return a, b
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,8 +16,28 @@ import httpx
 from interconn.cli.admin_client import AdminClient, token_path
 from interconn.config import load_settings
 
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
+    """A loopback port that is free now and was not handed out before by this process.
+
+    Chosen below the kernel's ephemeral range (32768+ on Linux, 49152+ elsewhere): a port
+    from bind(0) is an ephemeral one, and any outgoing connection (database, HTTP client)
+    may take it before the node gets to bind it, making `serve` fail at startup.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(20000, 32000)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -50,15 +71,31 @@ class NodeProcess:
 
     def _cli(self, *args: str) -> None:
         subprocess.run(
-            [sys.executable, "-m", "interconn", *args], env=self.env, check=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [sys.executable, "-m", "interconn", *args],
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
 
     def init(self) -> None:
-        args = ["init", "--node-id", self.node_id, "--name", self.name,
-                "--institution", f"{self.name} institution", "--auth-type", self.auth_type,
-                "--partner-port", str(self.partner_port), "--admin-port", str(self.admin_port),
-                "--public-address", self.address]
+        args = [
+            "init",
+            "--node-id",
+            self.node_id,
+            "--name",
+            self.name,
+            "--institution",
+            f"{self.name} institution",
+            "--auth-type",
+            self.auth_type,
+            "--partner-port",
+            str(self.partner_port),
+            "--admin-port",
+            str(self.admin_port),
+            "--public-address",
+            self.address,
+        ]
         if self.database_url:
             args += ["--database-url", self.database_url]
         self._cli(*args)
@@ -67,12 +104,17 @@ class NodeProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "interconn", "serve"], env=self.env, stdout=log, stderr=log,
+            [sys.executable, "-m", "interconn", "serve"],
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"node {self.node_id} exited: {self.log_path.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"node {self.node_id} exited: {self.log_path.read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(self.admin_url + "/readyz", timeout=1).status_code == 200:
                     return

@@ -117,7 +117,10 @@ def test_partner_declines_pending_with_reject_not_terminate() -> None:
 
 def test_status_to_event() -> None:
     assert [event_for_status(s) for s in State] == [
-        Event.APPLY, Event.APPROVE, Event.REJECT, Event.TERMINATE
+        Event.APPLY,
+        Event.APPROVE,
+        Event.REJECT,
+        Event.TERMINATE,
     ]
 
 

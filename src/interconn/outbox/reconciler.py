@@ -7,6 +7,7 @@ endpoint to call, and how to apply the answer. The reconciler itself is kind-agn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,10 +58,8 @@ class Reconciler:
                 await self.run_once()
             except Exception:
                 log.exception("reconciler pass failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.ctx.settings.reconcile_interval_s)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> int:
         """Query the partner for every overdue record; return how many answers were applied."""
@@ -68,20 +67,33 @@ class Reconciler:
         cutoff = now - timedelta(seconds=self.ctx.settings.callback_timeout_s)
         applied = 0
         async with PartnerClient(
-            self.ctx.node, version=self.ctx.version, transport=self.ctx.transport,
+            self.ctx.node,
+            version=self.ctx.version,
+            transport=self.ctx.transport,
             timeout=self.ctx.settings.request_timeout_s,
         ) as client:
             for spec in _REGISTRY:
-                targets = await asyncio.to_thread(self._overdue, spec, cutoff)
+                try:
+                    targets = await asyncio.to_thread(self._overdue, spec, cutoff)
+                except Exception:  # one broken kind must not stop the others' fallback
+                    log.exception("query fallback: listing overdue %s records failed", spec.kind)
+                    continue
                 for target in targets:
                     try:
                         data = await client.call(
-                            "GET", target.address, spec.endpoint_path, query=target.query,
+                            "GET",
+                            target.address,
+                            spec.endpoint_path,
+                            query=target.query,
                             target_node_id=target.peer_node_id,
                         )
                     except PartnerError as exc:
-                        log.warning("query fallback for %s %s failed: %s",
-                                    spec.kind, target.record_id, exc.msg)
+                        log.warning(
+                            "query fallback for %s %s failed: %s",
+                            spec.kind,
+                            target.record_id,
+                            exc.msg,
+                        )
                         continue
                     if await asyncio.to_thread(self._apply, spec, target, data):
                         applied += 1
@@ -98,7 +110,12 @@ class Reconciler:
                 spec.apply(session, self.ctx, target.record_id, data)
             return True
         except InterconnError as exc:
-            log.warning("query answer for %s %s not applied: %s", spec.kind, target.record_id, exc.msg)
+            log.warning(
+                "query answer for %s %s not applied: %s", spec.kind, target.record_id, exc.msg
+            )
+            return False
+        except Exception:  # e.g. a database error: log it and go on with the other records
+            log.exception("query answer for %s %s not applied", spec.kind, target.record_id)
             return False
 
     def _prune(self, now: datetime) -> None:

@@ -8,7 +8,8 @@
   attempt limit; past ``outbox_max_age_s`` the message is flagged to the operator once.
 
 Messages about one record are delivered in the order they were written (an apply before
-its terminate): only the oldest pending message of each record is ever due.
+its terminate): only the oldest pending message of each record is ever due. Contract
+messages also wait for every earlier message to the same peer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from interconn.auditlog import service as audit
@@ -33,6 +34,7 @@ from interconn.outbox.models import OutboxMessage, OutboxStatus
 from interconn.outbox.service import backlog
 
 log = logging.getLogger("interconn.outbox")
+CONTRACT_KIND = "contract"
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class OutboxWorker:
             if wake is not None:
                 waiters.append(asyncio.ensure_future(wake.wait()))
             _, pending = await asyncio.wait(
-                waiters, timeout=self.ctx.settings.outbox_poll_s, return_when=asyncio.FIRST_COMPLETED
+                waiters,
+                timeout=self.ctx.settings.outbox_poll_s,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             for task in pending:
                 task.cancel()
@@ -90,7 +94,9 @@ class OutboxWorker:
             if not due:
                 break
             async with PartnerClient(
-                self.ctx.node, version=self.ctx.version, transport=self.ctx.transport,
+                self.ctx.node,
+                version=self.ctx.version,
+                transport=self.ctx.transport,
                 timeout=self.ctx.settings.request_timeout_s,
             ) as client:
                 await asyncio.gather(*(self._deliver(client, d) for d in due))
@@ -112,9 +118,18 @@ class OutboxWorker:
                 OutboxMessage.next_attempt_at <= now,
                 ~exists().where(
                     and_(
-                        earlier.record_id == OutboxMessage.record_id,
                         earlier.status == OutboxStatus.PENDING,
                         earlier.id < OutboxMessage.id,
+                        or_(
+                            earlier.record_id == OutboxMessage.record_id,
+                            # A contract message is a barrier for its peer: everything
+                            # written before it (e.g. the authorizations a contract
+                            # termination ends) reaches the peer first.
+                            and_(
+                                OutboxMessage.kind == CONTRACT_KIND,
+                                earlier.peer_node_id == OutboxMessage.peer_node_id,
+                            ),
+                        ),
                     )
                 ),
             )
@@ -128,8 +143,20 @@ class OutboxWorker:
                 finalize = handlers.lookup(row.kind, row.message).finalize
                 if finalize is not None:
                     address, body = finalize(session, row.record_id, address, body)
-                out.append(Due(row.id, row.kind, row.message, row.record_id, row.peer_node_id,
-                               address, row.method, row.path, body, row.trace_id))
+                out.append(
+                    Due(
+                        row.id,
+                        row.kind,
+                        row.message,
+                        row.record_id,
+                        row.peer_node_id,
+                        address,
+                        row.method,
+                        row.path,
+                        body,
+                        row.trace_id,
+                    )
+                )
         return out
 
     async def _deliver(self, client: PartnerClient, due: Due) -> None:
@@ -138,15 +165,34 @@ class OutboxWorker:
             try:
                 try:
                     data = await client.call(
-                        due.method, due.address, due.path,
+                        due.method,
+                        due.address,
+                        due.path,
                         body=due.body if due.method == "POST" else None,
-                        query={k: str(v) for k, v in due.body.items()} if due.method == "GET" else None,
+                        query={k: str(v) for k, v in due.body.items()}
+                        if due.method == "GET"
+                        else None,
                         target_node_id=due.peer_node_id,
                     )
                 except PartnerError as exc:
                     await asyncio.to_thread(self._failed, due, exc)
-                else:
+                    return
+                try:
                     await asyncio.to_thread(self._delivered, due, data)
+                except Exception as exc:
+                    # Using the answer failed (a bug, a constraint, the database): retry with
+                    # backoff and keep the cause visible, instead of resending on every pass.
+                    log.exception("outbox %s: handling the partner's answer failed", due.id)
+                    cause = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:500]}"
+                    await asyncio.to_thread(
+                        self._failed,
+                        due,
+                        PartnerError(
+                            f"delivered, but handling the answer failed: {cause}",
+                            code_name="INTERNAL",
+                            retryable=True,
+                        ),
+                    )
             finally:
                 reset_trace_id(token)
 
@@ -187,8 +233,12 @@ class OutboxWorker:
                 row.status = OutboxStatus.FAILED
                 row.finished_at = now
                 audit.record(
-                    session, actor="outbox", action="outbox.failed", kind=row.kind,
-                    record_id=row.record_id, detail={"message_id": row.id, "error": exc.msg},
+                    session,
+                    actor="outbox",
+                    action="outbox.failed",
+                    kind=row.kind,
+                    record_id=row.record_id,
+                    detail={"message_id": row.id, "error": exc.msg},
                 )
                 hook = handlers.lookup(row.kind, row.message).refused
                 if hook is not None:
@@ -196,19 +246,27 @@ class OutboxWorker:
                 self.ctx.metrics.outbox_deliveries.labels("failed").inc()
                 log.warning("outbox %s to %s refused for good: %s", row.id, due.address, exc.msg)
                 return
-            delay = backoff(row.attempts, settings.outbox_base_delay_s, settings.outbox_max_delay_s, self._rng)
+            delay = backoff(
+                row.attempts, settings.outbox_base_delay_s, settings.outbox_max_delay_s, self._rng
+            )
             row.next_attempt_at = now + timedelta(seconds=delay)
             age = (now - row.created_at).total_seconds()
             if age > settings.outbox_max_age_s and not row.overdue_flagged:
                 row.overdue_flagged = True
                 audit.record(
-                    session, actor="outbox", action="outbox.overdue", kind=row.kind,
+                    session,
+                    actor="outbox",
+                    action="outbox.overdue",
+                    kind=row.kind,
                     record_id=row.record_id,
                     detail={"message_id": row.id, "age_s": int(age), "error": exc.msg},
                 )
                 log.error(
                     "outbox %s to %s undelivered for %d s (still retrying): %s",
-                    row.id, due.address, age, exc.msg,
+                    row.id,
+                    due.address,
+                    age,
+                    exc.msg,
                 )
             self.ctx.metrics.outbox_deliveries.labels("retry").inc()
 

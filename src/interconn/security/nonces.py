@@ -36,9 +36,9 @@ class NonceStore:
         # The column type's own bind processing, so the stored value is exactly what the
         # ORM would store (and prune_nonces compares like with like).
         column_type = SeenNonce.__table__.c.seen_at.type
-        processor: Callable[[Any], Any] | None = column_type.dialect_impl(
+        processor: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(
             dialect
-        ).bind_processor(dialect)
+        )
         outer = column_type.process_bind_param  # type: ignore[attr-defined]
         self._seen_at: Callable[[datetime], Any] = (
             (lambda v: processor(outer(v, dialect))) if processor else (lambda v: outer(v, dialect))
