@@ -55,7 +55,9 @@ class Settings(BaseModel):
         1.0, description="How often the delivery worker looks for due messages."
     )
     outbox_base_delay_s: float = Field(
-        1.0, description="First retry delay; doubles per attempt, with jitter."
+        1.0,
+        description="Retry delay base: after failed attempt n the next one waits a random time "
+        "between base/2 and base*2^n (at most outbox_max_delay_s).",
     )
     outbox_max_delay_s: float = Field(300.0, description="Upper bound of the retry delay.")
     outbox_max_age_s: float = Field(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from interconn.client.partner import PartnerClient
@@ -158,3 +160,14 @@ async def test_audit_log_records_every_change_with_trace(
     assert isinstance(a_entries, list)
     assert [e["action"] for e in reversed(a_entries)] == ["contract.apply", "contract.approve"]
     assert ref
+
+
+async def test_concurrent_applies_make_one_application(node_a: TestNode, node_b: TestNode) -> None:
+    body = node_a.ctx.node.info(system_version="x")
+    async with PartnerClient(node_a.ctx.node, version="x", transport=node_a.ctx.transport) as c:
+        answers = await asyncio.gather(
+            *(c.call("POST", node_b.address, path("contract.apply"), body=body) for _ in range(6))
+        )
+    assert len({a["contract_id"] for a in answers}) == 1
+    inbox = await admin(node_b, "GET", "/admin/v1/inbox")
+    assert isinstance(inbox, list) and len(inbox) == 1

@@ -513,11 +513,6 @@ async def test_unusable_answer_backs_off_instead_of_resending_every_pass(
     assert len(calls(router, node_b.host)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (contracts/service.py receive_apply): an apply retried after its answer was "
-    "lost, once the partner has decided, creates a second contract on the partner",
-)
 async def test_lost_apply_response_then_decision(
     node_a: TestNode, node_b: TestNode, router: Router
 ) -> None:

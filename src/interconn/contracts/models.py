@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from interconn.db.base import Base, UtcDateTime, new_id, utcnow
@@ -40,6 +40,16 @@ class Contract(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    # At most one pending application per applicant node on the partner's side.
+    __table_args__ = (
+        Index(
+            "uq_contracts_one_pending_per_peer",
+            "peer_node_id",
+            unique=True,
+            sqlite_where=text("role = 'PARTNER' AND status = 'APPLIED'"),
+            postgresql_where=text("role = 'PARTNER' AND status = 'APPLIED'"),
+        ),
+    )
 
     def is_active(self, now: datetime) -> bool:
         return self.status == "APPROVED" and (self.expired_time is None or self.expired_time > now)

@@ -13,12 +13,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
 from interconn.contracts.models import Contract
 from interconn.errors import AuthError, NotFound, OperatorError, StateConflict
 from interconn.outbox import service as outbox
+from interconn.outbox.models import OutboxMessage, OutboxStatus
 from interconn.protocol.lifecycle import Event, Kind, Message, Origin, Role, State, event_for_status
 from interconn.protocol.transitions import transition
 from interconn.security.auth import AuthHeaders, Caller, credential_of
@@ -213,6 +215,14 @@ def apply_delivered(
             f"the node at {contract.peer_address} answered as {node_id!r}, "
             f"not {contract.peer_node_id!r}"
         )
+    duplicate = session.scalar(
+        select(Contract.id).where(Contract.contract_id == contract_id, Contract.id != contract.id)
+    )
+    if duplicate is not None:
+        raise StateConflict(
+            f"contract {contract_id!r} is already known here as {duplicate} "
+            f"(the node at {contract.peer_address} was applied to twice under two addresses)"
+        )
     contract.contract_id = contract_id
     contract.peer_node_id = contract.peer_node_id or (node_id if isinstance(node_id, str) else None)
     for field in ("inst_id", "name", "institution", "system", "system_version"):
@@ -309,20 +319,9 @@ def receive_apply(
     if req.expired_time is not None and req.expired_time <= now:
         raise StateConflict("the requested expired_time is in the past")
     assert caller.credential is not None
-    pending = session.scalar(
-        select(Contract).where(
-            Contract.peer_node_id == req.node_id,
-            Contract.role == Role.PARTNER.value,
-            Contract.status == State.APPLIED.value,
-        )
-    )
-    if pending is not None:
-        if pending.peer_credential != caller.credential.pem:
-            raise StateConflict(
-                f"node {req.node_id!r} already has a pending application with another key; "
-                "terminate it first",
-            )
-        return _apply_answer(ctx, pending)  # the same apply twice gets the same answer
+    earlier = _unsettled_application(session, req.node_id, caller.credential.pem)
+    if earlier is not None:
+        return _apply_answer(ctx, earlier)  # the same apply twice gets the same answer
     contract = Contract(
         id=secrets.token_hex(16),
         contract_id=new_contract_id(),
@@ -344,8 +343,56 @@ def receive_apply(
         detail={"address": req.address, "key": caller.credential.fingerprint[:16]},
     )
     contract.status = move.new_state.value
-    session.add(contract)
+    try:
+        # One pending application per node (a partial unique index): of two concurrent
+        # applies, the second finds the first's record and gets the same answer.
+        with session.begin_nested():
+            session.add(contract)
+            session.flush()
+    except IntegrityError:
+        earlier = _unsettled_application(session, req.node_id, caller.credential.pem)
+        if earlier is None:
+            raise
+        return _apply_answer(ctx, earlier)
     return _apply_answer(ctx, contract)
+
+
+def _unsettled_application(session: Session, node_id: str, credential: str) -> Contract | None:
+    """An earlier application by the same node with the same key that the applicant may not
+    have heard about: still pending, or decided but the decision not yet delivered (the
+    applicant then lost our answer, retried, and must learn the same contract, not a new one).
+    """
+    rows = session.scalars(
+        select(Contract)
+        .where(
+            Contract.peer_node_id == node_id,
+            Contract.role == Role.PARTNER.value,
+            Contract.status != State.TERMINATED.value,
+        )
+        .order_by(Contract.created_at.desc())
+    )
+    for row in rows:
+        if row.status == State.APPLIED:
+            if row.peer_credential != credential:
+                raise StateConflict(
+                    f"node {node_id!r} already has a pending application with another key; "
+                    "withdraw it first"
+                )
+            return row
+        if row.peer_credential == credential and not _decision_delivered(session, row.id):
+            return row
+    return None
+
+
+def _decision_delivered(session: Session, record_id: str) -> bool:
+    found = session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.record_id == record_id,
+            OutboxMessage.message == Message.CONFIRM.value,
+            OutboxMessage.status == OutboxStatus.DELIVERED,
+        )
+    )
+    return found is not None
 
 
 def _store_peer_info(

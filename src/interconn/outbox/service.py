@@ -124,6 +124,7 @@ def retry(session: Session, *, message_id: int, now: datetime) -> OutboxMessage:
     row.status = OutboxStatus.PENDING
     row.next_attempt_at = now
     row.finished_at = None
+    row.overdue_flagged = False  # if it still cannot be delivered, tell the operator again
     return row
 
 
