@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from interconn.api.apps import admin_app, partner_app
 from interconn.config import Settings, load_settings
@@ -50,7 +50,7 @@ class Router(httpx.AsyncBaseTransport):
         self.drop_responses: set[str] = set()
         self.log: list[tuple[str, str, int | None]] = []
 
-    def add(self, host: str, app: Starlette) -> None:
+    def add(self, host: str, app: ASGIApp) -> None:
         self.apps[host] = httpx.ASGITransport(app=app)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -84,7 +84,7 @@ class TestNode:
     __test__ = False  # not a pytest test class
 
     ctx: NodeContext
-    partner: Starlette
+    partner: ASGIApp
     admin: FastAPI
     host: str
     token: str

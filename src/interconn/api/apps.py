@@ -16,8 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interconn import __version__
 from interconn.api.errors import to_envelope
@@ -84,13 +84,39 @@ def _probe_routes() -> list[Route]:
     ]
 
 
-def partner_app(ctx: NodeContext) -> Starlette:
-    """The partner-facing API: a plain Starlette app, since the partner endpoints use none of
-    FastAPI's per-request machinery and every microsecond here is paid on every call."""
-    from interconn.contracts.routes import routes as contract_routes
-    from interconn.datasets.routes import routes as dataset_routes
-    from interconn.node.routes import routes as node_routes
+class PartnerAPI:
+    """The partner-facing ASGI app.
 
+    Partner endpoints are found by one dictionary lookup on (method, path) and called
+    directly; everything else (probes, 404 and 405 answers in the envelope) goes through a
+    small Starlette app. Every microsecond here is paid by every partner call, and the
+    endpoints need none of the framework's per-request machinery: ``gateway.handle`` maps
+    every error itself.
+    """
+
+    def __init__(self, ctx: NodeContext, routes: list[Route]) -> None:
+        self.fallback = _partner_fallback(routes)
+        self.fallback.state.ctx = ctx
+        self.state = self.fallback.state
+        self._table = {
+            (verb, route.path): route.endpoint
+            for route in routes
+            for verb in (route.methods or ())
+            if verb != "HEAD"
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            endpoint = self._table.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                scope["app"] = self
+                response = await endpoint(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.fallback(scope, receive, send)
+
+
+def _partner_fallback(routes: list[Route]) -> Starlette:
     async def mapped(request: Request, exc: Exception) -> Response:
         status, body, _ = to_envelope(exc)
         return JSONResponse(body, status_code=status)
@@ -103,17 +129,23 @@ def partner_app(ctx: NodeContext) -> Starlette:
             status_code=exc.status_code,
         )
 
-    app = Starlette(
-        routes=[*contract_routes, *node_routes, *dataset_routes, *_probe_routes()],
-        middleware=[Middleware(TraceMiddleware)],
+    return Starlette(
+        routes=[*routes, *_probe_routes()],
         exception_handlers={
             StarletteHTTPException: http_error,
             InterconnError: mapped,
             Exception: mapped,
         },
     )
-    app.state.ctx = ctx
-    return app
+
+
+def partner_app(ctx: NodeContext) -> ASGIApp:
+    """The partner-facing API (what partners call), with trace ids on every answer."""
+    from interconn.contracts.routes import routes as contract_routes
+    from interconn.datasets.routes import routes as dataset_routes
+    from interconn.node.routes import routes as node_routes
+
+    return TraceMiddleware(PartnerAPI(ctx, [*contract_routes, *node_routes, *dataset_routes]))
 
 
 def admin_app(ctx: NodeContext) -> FastAPI:

@@ -143,13 +143,15 @@ def _process(
     # Authenticate from the contract cache (or a short read), then spend the nonce durably,
     # then act: a request refused by the service has still spent its nonce, so it cannot be
     # replayed later when the state might allow it.
-    with ctx.db.read() as session:
-        caller = authenticate(session, ctx, headers, parsed, now)
-    if caller.exempt and not settings.allow_unsigned_exempt:
-        caller = replace(caller, exempt=False)
-    auth.verify_signature(caller, headers, raw)
-    auth.remember_nonce(ctx.db.nonces, headers, now)
-    if headers.token_set:
-        caller = replace(caller, token_set=headers.token_set)
     with ctx.db.unit_of_work() as session:
+        caller = authenticate(session, ctx, headers, parsed, now)
+        # End the read (if the contract cache missed) before the nonce is written on its
+        # own connection: SQLite would make that write wait for this transaction.
+        session.commit()
+        if caller.exempt and not settings.allow_unsigned_exempt:
+            caller = replace(caller, exempt=False)
+        auth.verify_signature(caller, headers, raw)
+        auth.remember_nonce(ctx.db.nonces, headers, now)
+        if headers.token_set:
+            caller = replace(caller, token_set=headers.token_set)
         return service(session, ctx, caller, parsed)

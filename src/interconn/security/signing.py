@@ -342,6 +342,10 @@ class RsaPkcs1Scheme(SignatureScheme):
         return True
 
 
+# Immutable parameters, built once: verification is on the hot path of every call.
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+
+
 class EcdsaP256Scheme(SignatureScheme):
     """``SHA256_ECDSA``: ECDSA on P-256 (secp256r1) with SHA-256, DER-encoded (r, s)."""
 
@@ -376,7 +380,7 @@ class EcdsaP256Scheme(SignatureScheme):
         if not isinstance(key, ec.EllipticCurvePublicKey):
             return False
         try:
-            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+            key.verify(signature, message, _ECDSA_SHA256)
         except (InvalidSignature, ValueError):
             return False
         return True
