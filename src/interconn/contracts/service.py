@@ -22,7 +22,7 @@ from interconn.errors import AuthError, NotFound, OperatorError, StateConflict
 from interconn.outbox import service as outbox
 from interconn.outbox.models import OutboxMessage, OutboxStatus
 from interconn.protocol.lifecycle import Event, Kind, Message, Origin, Role, State, event_for_status
-from interconn.protocol.transitions import transition
+from interconn.protocol.transitions import open_record, transition
 from interconn.security.auth import AuthHeaders, Caller, credential_of
 from interconn.security.contract_cache import ContractSnapshot, cache_of
 from interconn.security.signing import PublicCredential, load_credential
@@ -169,19 +169,15 @@ def apply(
         created_at=now,
         updated_at=now,
     )
-    move = transition(
+    open_record(
         session,
-        None,
+        contract,
         kind=KIND,
         role=Role.INITIATOR,
         origin=Origin.LOCAL,
-        event=Event.APPLY,
         actor=actor,
-        record_id=contract.id,
         detail={"address": address},
     )
-    contract.status = move.new_state.value
-    session.add(contract)
     body = ctx.node.info(system_version=ctx.version)
     if expired_time is not None:
         body["expired_time"] = to_epoch_ms(expired_time)  # type: ignore[assignment]
@@ -331,23 +327,19 @@ def receive_apply(
         updated_at=now,
     )
     _store_peer_info(contract, req, caller.credential)
-    move = transition(
-        session,
-        None,
-        kind=KIND,
-        role=Role.PARTNER,
-        origin=Origin.REMOTE,
-        event=Event.APPLY,
-        actor=f"node:{req.node_id}",
-        record_id=contract.id,
-        detail={"address": req.address, "key": caller.credential.fingerprint[:16]},
-    )
-    contract.status = move.new_state.value
     try:
         # One pending application per node (a partial unique index): of two concurrent
         # applies, the second finds the first's record and gets the same answer.
         with session.begin_nested():
-            session.add(contract)
+            open_record(
+                session,
+                contract,
+                kind=KIND,
+                role=Role.PARTNER,
+                origin=Origin.REMOTE,
+                actor=f"node:{req.node_id}",
+                detail={"address": req.address, "key": caller.credential.fingerprint[:16]},
+            )
             session.flush()
     except IntegrityError:
         earlier = _unsettled_application(session, req.node_id, caller.credential.pem)

@@ -26,7 +26,7 @@ from interconn.protocol.lifecycle import (
     State,
     event_for_status,
 )
-from interconn.protocol.transitions import transition
+from interconn.protocol.transitions import open_record, transition
 from interconn.security import auth
 from interconn.security.contract_cache import ContractSnapshot
 from interconn.wire.common import ResourcePermit, to_epoch_ms
@@ -173,19 +173,15 @@ def request(
         created_at=now,
         updated_at=now,
     )
-    move = transition(
+    open_record(
         session,
-        None,
+        row,
         kind=KIND,
         role=Role.INITIATOR,
         origin=Origin.LOCAL,
-        event=Event.APPLY,
         actor=actor,
-        record_id=row.id,
         detail={"dataset_id": dataset_id, "peer": peer_node_id},
     )
-    row.status = move.new_state.value
-    session.add(row)
     body = {
         "audit_id": row.audit_id,
         "contract_id": row.contract_id,
@@ -301,19 +297,15 @@ def receive_apply(
         created_at=now,
         updated_at=now,
     )
-    move = transition(
+    open_record(
         session,
-        None,
+        row,
         kind=KIND,
         role=Role.PARTNER,
         origin=Origin.REMOTE,
-        event=Event.APPLY,
         actor=f"node:{caller.node_id}",
-        record_id=row.id,
         detail={"dataset_id": dataset.dataset_id, "audit_id": req.audit_id},
     )
-    row.status = move.new_state.value
-    session.add(row)
     return {"audit_id": row.audit_id, "status": row.status}
 
 

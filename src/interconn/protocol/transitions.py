@@ -66,3 +66,34 @@ def transition(
             detail={"origin": origin.value, "role": role.value, **(detail or {})},
         )
     return move
+
+
+def open_record(
+    session: Session,
+    record: Tracked,
+    *,
+    kind: Kind,
+    role: Role,
+    origin: Origin,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+) -> Move:
+    """Create ``record`` through the lifecycle (an APPLY on nothing) and add it to the session.
+
+    Every kind starts its records here: local applies (this node is the initiator) and
+    received applies (this node is the partner).
+    """
+    move = transition(
+        session,
+        None,
+        kind=kind,
+        role=role,
+        origin=origin,
+        event=Event.APPLY,
+        actor=actor,
+        record_id=record.id,
+        detail=detail,
+    )
+    record.status = move.new_state.value
+    session.add(record)
+    return move
