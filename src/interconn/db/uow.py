@@ -6,6 +6,7 @@ opens a unit of work and commits it once.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,10 @@ def _note_contract_changes(session: Session, _context: Any) -> None:
         session.info["contracts_changed"] = True
 
 
+def _touched(session: Session) -> bool:
+    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
 def _invalidate_if_changed(session: Session) -> None:
     if session.info.pop("contracts_changed", False):
         session.info["contract_cache"].invalidate()
@@ -37,30 +42,52 @@ class Database:
         self._factory = sessionmaker(
             engine, expire_on_commit=False, info={"contract_cache": self.contract_cache}
         )
+        self._idle = threading.local()
         event.listen(self._factory, "after_flush", _note_contract_changes)
         event.listen(self._factory, "after_commit", _invalidate_if_changed)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        session = self._factory()
+        session = self._acquire()
         try:
             yield session
-            session.commit()
+            # A unit of work that never touched the database has nothing to commit.
+            if _touched(session):
+                session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
-            session.close()
+            self._release(session)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reads only; closing it ends the transaction without expiring the
         objects read, so they stay usable (detached) after the block."""
-        session = self._factory()
+        session = self._acquire()
         try:
             yield session
         finally:
+            self._release(session)
+
+    # Many partner calls never touch the database (contracts come from the cache), and
+    # creating and closing a Session costs more than their whole database work. An untouched
+    # session is therefore kept for the next unit of work on the same thread; a touched one
+    # is closed as usual. Taking it out of the slot makes nested units of work safe.
+
+    def _acquire(self) -> Session:
+        session: Session | None = getattr(self._idle, "session", None)
+        if session is None:
+            return self._factory()
+        self._idle.session = None
+        return session
+
+    def _release(self, session: Session) -> None:
+        if _touched(session) or session.identity_map:
             session.close()
+        session.info.pop("contracts_changed", None)
+        self._idle.session = session
 
     def dispose(self) -> None:
+        self.nonces.close()
         self.engine.dispose()

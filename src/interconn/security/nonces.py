@@ -9,6 +9,7 @@ every signed call pays it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ class NonceStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         dialect = engine.dialect
+        self._keep = dialect.name == "sqlite"
+        self._local = threading.local()
         mark = _PLACEHOLDER.get(dialect.paramstyle)
         if mark is None or dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"no nonce store for {dialect.name} ({dialect.paramstyle})")
@@ -46,19 +49,46 @@ class NonceStore:
 
     def remember(self, source_node_id: str, nonce: str, now: datetime) -> bool:
         """Record the pair; False when it was already recorded (a replay)."""
+        params = (source_node_id, nonce, self._seen_at(now))
+        if self._keep:
+            return self._on_kept_connection(params)
         conn = self.engine.raw_connection()
         try:
+            return self._insert(conn, params)
+        finally:
+            conn.close()
+
+    def _insert(self, conn: Any, params: tuple[Any, ...]) -> bool:
+        try:
             cursor = conn.cursor()
-            cursor.execute(self._sql, (source_node_id, nonce, self._seen_at(now)))
-            stored = cursor.rowcount == 1
+            cursor.execute(self._sql, params)
+            stored = bool(cursor.rowcount == 1)
             cursor.close()
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
-        finally:
-            conn.close()
         return stored
+
+    def _on_kept_connection(self, params: tuple[Any, ...]) -> bool:
+        # SQLite: a file, not a server, so each thread keeps its own connection instead of
+        # paying a pool checkout per request; a failed one is dropped and replaced.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.engine.raw_connection()
+        try:
+            return self._insert(conn, params)
+        except BaseException:
+            self._local.conn = None
+            conn.invalidate()
+            raise
+
+    def close(self) -> None:
+        """Close this thread's kept connection (the others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            self._local.conn = None
+            conn.close()
 
 
 def prune(session: Session, cutoff: datetime) -> int:
