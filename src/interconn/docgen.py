@@ -38,7 +38,9 @@ def config_md() -> str:
         "# Configuration\n\n"
         "Settings are read, later winning, from: built-in defaults, `<data_dir>/node.toml`, "
         "`INTERCONN_*` environment variables, command-line options. `data_dir` itself comes "
-        "from `--data-dir` or `INTERCONN_DATA_DIR` (default `./interconn-data`).\n\n"
+        "from `--data-dir` or `INTERCONN_DATA_DIR` (default `./interconn-data`). "
+        "`interconn init` writes the settings it was given (by option or environment "
+        "variable) into `node.toml`, so the node keeps them on later starts.\n\n"
         + config_markdown()
     )
 
