@@ -293,3 +293,54 @@ async def test_forged_foreign_and_misbound_permits_refused(
         for p in session.query(Permit).filter(Permit.resource_id == "ds-other"):
             p.expires_at = node_b.clock() - timedelta(seconds=1)
     assert await read(node_a, "ds-other", item("ds-other", other_token)) == (403, 10204)
+
+
+def test_name_filter_matches_substrings_through_the_index(tmp_path: Any) -> None:
+    """The partner `name` filter: case-insensitive substrings, index-backed from 3 characters,
+    kept in step with renames and deletions (on SQLite by triggers)."""
+    from interconn.datasets import catalogue
+    from interconn.db import migrate
+    from interconn.db.base import make_engine, utcnow
+    from interconn.db.uow import Database
+    from interconn.security.auth import Caller
+    from interconn.testing import database_url
+    from interconn.wire.dataset import DatasetListParams
+
+    engine = make_engine(database_url(tmp_path, "names"))
+    migrate.upgrade(engine)
+    db = Database(engine)
+    names = {"d1": "Customers 2024", "d2": "Transactions", "d3": "客户数据集", "d4": "50%_off list"}
+    with db.unit_of_work() as session:
+        for dataset_id, name in names.items():
+            catalogue.register(
+                session,
+                name=name,
+                columns=[],
+                row_count=1,
+                size_bytes=1,
+                now=utcnow(),
+                dataset_id=dataset_id,
+                public=True,
+            )
+
+    def ids(fragment: str) -> list[str]:
+        req = DatasetListParams.model_validate({"name": fragment})
+        with db.unit_of_work() as session:
+            page = catalogue.list_public(session, None, Caller("x", None), req)  # type: ignore[arg-type]
+        assert page["total"] == len(page["records"])
+        return sorted(r["dataset_id"] for r in page["records"])
+
+    assert ids("custom") == ["d1"]
+    assert ids("CUSTOMERS") == ["d1"]
+    assert ids("24") == ["d1"]  # shorter than a trigram: scanned
+    assert ids("客户数") == ["d3"]
+    assert ids("%_o") == ["d4"]  # wildcards are literal
+    assert ids("s 2") == ["d1"]
+    assert ids("xyz") == []
+    with db.unit_of_work() as session:
+        catalogue.edit(session, dataset_id="d2", changes={"name": "Trades"})
+        catalogue.delete(session, dataset_id="d1")
+    assert ids("trans") == []
+    assert ids("trade") == ["d2"]
+    assert ids("custom") == []
+    db.dispose()

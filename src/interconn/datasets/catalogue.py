@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Integer, column, func, select, text, update
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
@@ -177,6 +177,24 @@ def delete(session: Session, *, dataset_id: str) -> None:
 # --------------------------------------------------------------------------- partner side
 
 
+# Names of at least this many characters use the substring index (trigrams need three).
+_INDEXED_MIN = 3
+_FTS = "datasets_name_idx"  # see migration 0005
+
+
+def _name_contains(session: Session, fragment: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match on the name, through the trigram index if there is
+    one (SQLite FTS5; on PostgreSQL the pg_trgm index serves ILIKE directly)."""
+    if session.get_bind().dialect.name == "sqlite" and len(fragment) >= _INDEXED_MIN:
+        phrase = '"' + fragment.replace('"', '""') + '"'
+        matching = text(f"SELECT rowid FROM {_FTS} WHERE {_FTS} MATCH :phrase").bindparams(
+            phrase=phrase
+        )
+        return Dataset.id.in_(matching.columns(column("rowid", Integer)))
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return Dataset.name.ilike(f"%{escaped}%", escape="\\")
+
+
 def _summary(row: Dataset) -> dict[str, Any]:
     out: dict[str, Any] = {
         "dataset_id": row.dataset_id,
@@ -228,8 +246,7 @@ def list_public(
     if req.dataset_id:
         stmt = stmt.where(Dataset.dataset_id == req.dataset_id)
     if req.name:
-        escaped = req.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Dataset.name.ilike(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(_name_contains(session, req.name))
     if filtered:
         total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     else:
