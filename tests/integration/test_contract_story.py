@@ -171,3 +171,16 @@ async def test_concurrent_applies_make_one_application(node_a: TestNode, node_b:
     assert len({a["contract_id"] for a in answers}) == 1
     inbox = await admin(node_b, "GET", "/admin/v1/inbox")
     assert isinstance(inbox, list) and len(inbox) == 1
+
+
+async def test_initiator_cannot_decide_its_own_request(node_a: TestNode, node_b: TestNode) -> None:
+    created = await admin(
+        node_a, "POST", "/admin/v1/contracts", {"address": node_b.address}, expect=201
+    )
+    assert isinstance(created, dict)
+    body = await admin(
+        node_a, "POST", f"/admin/v1/contracts/{created['id']}/approve", {}, expect=400
+    )
+    assert isinstance(body, dict) and body["code"] == 20001 and "only the partner" in body["msg"]
+    mine = await admin(node_a, "GET", f"/admin/v1/contracts/{created['id']}")
+    assert isinstance(mine, dict) and mine["status"] == "APPLIED"

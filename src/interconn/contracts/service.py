@@ -21,6 +21,7 @@ from interconn.contracts.models import Contract
 from interconn.errors import AuthError, NotFound, OperatorError, StateConflict
 from interconn.outbox import service as outbox
 from interconn.outbox.models import OutboxMessage, OutboxStatus
+from interconn.protocol import transitions
 from interconn.protocol.lifecycle import Event, Kind, Message, Origin, Role, State, event_for_status
 from interconn.protocol.transitions import open_record, transition
 from interconn.security.auth import AuthHeaders, Caller, credential_of
@@ -446,8 +447,6 @@ def decide(
 ) -> Contract:
     """The operator approves or rejects a pending application; the confirm goes out via outbox."""
     contract = get(session, ref)
-    if contract.role != Role.PARTNER:
-        raise OperatorError("only the partner decides; this node applied for that contract")
     now = ctx.clock()
     if approve:
         chosen = (
@@ -457,22 +456,14 @@ def decide(
         )
         if chosen <= now:
             raise OperatorError("expired_time must be in the future")
-    move = transition(
-        session,
-        contract,
-        kind=KIND,
-        role=Role.PARTNER,
-        origin=Origin.LOCAL,
-        event=Event.APPROVE if approve else Event.REJECT,
-        actor=actor,
-        detail={"reason": reason} if reason else None,
+    move = transitions.decide(
+        session, contract, kind=KIND, approve=approve, actor=actor, reason=reason
     )
     if not move.changed:
         return contract
     if approve:
         # Wire times have millisecond precision; store what the initiator will store.
         contract.expired_time = chosen.replace(microsecond=chosen.microsecond // 1000 * 1000)
-    contract.reason = reason
     body: dict[str, Any] = {
         "contract_id": contract.contract_id,
         "status": contract.status,

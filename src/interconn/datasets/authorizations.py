@@ -16,6 +16,7 @@ from interconn.datasets import catalogue, permits
 from interconn.datasets.models import Dataset, DatasetAuthorization
 from interconn.errors import InterconnError, NotFound, OperatorError, StateConflict
 from interconn.outbox import service as outbox
+from interconn.protocol import transitions
 from interconn.protocol.lifecycle import (
     FINAL_STATES,
     Event,
@@ -332,21 +333,9 @@ def decide(
     reason: str | None = None,
 ) -> DatasetAuthorization:
     row = get(session, ref)
-    if row.role != Role.PARTNER:
-        raise OperatorError("only the dataset holder decides; this node made that request")
-    move = transition(
-        session,
-        row,
-        kind=KIND,
-        role=Role.PARTNER,
-        origin=Origin.LOCAL,
-        event=Event.APPROVE if approve else Event.REJECT,
-        actor=actor,
-        detail={"reason": reason} if reason else None,
-    )
+    move = transitions.decide(session, row, kind=KIND, approve=approve, actor=actor, reason=reason)
     if not move.changed:
         return row
-    row.reason = reason
     body: dict[str, Any] = {
         "audit_id": row.audit_id,
         "status": row.status,

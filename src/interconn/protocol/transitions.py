@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from interconn.auditlog import service as audit
-from interconn.errors import StateConflict
+from interconn.errors import OperatorError, StateConflict
 from interconn.protocol.lifecycle import (
     Event,
     IllegalTransition,
@@ -96,4 +96,35 @@ def open_record(
     )
     record.status = move.new_state.value
     session.add(record)
+    return move
+
+
+class Decidable(Tracked, Protocol):
+    reason: str | None
+
+
+def decide(
+    session: Session,
+    record: Decidable,
+    *,
+    kind: Kind,
+    approve: bool,
+    actor: str,
+    reason: str | None = None,
+) -> Move:
+    """The partner's local decision on a pending request, for every kind."""
+    if record.role != Role.PARTNER:
+        raise OperatorError(f"only the partner decides; this node made that {kind} request")
+    move = transition(
+        session,
+        record,
+        kind=kind,
+        role=Role.PARTNER,
+        origin=Origin.LOCAL,
+        event=Event.APPROVE if approve else Event.REJECT,
+        actor=actor,
+        detail={"reason": reason} if reason else None,
+    )
+    if move.changed:
+        record.reason = reason
     return move
