@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
@@ -13,9 +12,8 @@ from interconn.contracts import service
 from interconn.contracts.models import Contract
 from interconn.errors import StateConflict
 from interconn.outbox import handlers, reconciler
-from interconn.outbox.models import OutboxMessage, OutboxStatus
 from interconn.protocol import endpoints
-from interconn.protocol.lifecycle import Role, State
+from interconn.protocol.lifecycle import State
 from interconn.wire.node import ContractQueryResponse
 
 KIND = service.KIND.value
@@ -34,17 +32,9 @@ def _finalize(
 
 
 def _overdue(session: Session, cutoff: Any) -> list[reconciler.Target]:
-    pending = exists().where(
-        and_(OutboxMessage.record_id == Contract.id, OutboxMessage.status == OutboxStatus.PENDING)
-    )
+    # Until the apply is delivered there is no contract id to ask about.
     rows = session.scalars(
-        select(Contract).where(
-            Contract.role == Role.INITIATOR.value,
-            Contract.status == State.APPLIED.value,
-            Contract.contract_id.is_not(None),
-            Contract.updated_at < cutoff,
-            ~pending,
-        )
+        reconciler.awaiting_answer(Contract, cutoff).where(Contract.contract_id.is_not(None))
     )
     return [
         reconciler.Target(

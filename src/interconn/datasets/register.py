@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from interconn.context import NodeContext
@@ -15,7 +14,6 @@ from interconn.datasets import authorizations
 from interconn.datasets.models import DatasetAuthorization
 from interconn.errors import StateConflict
 from interconn.outbox import handlers, reconciler
-from interconn.outbox.models import OutboxMessage, OutboxStatus
 from interconn.protocol import endpoints
 from interconn.protocol.lifecycle import Role, State
 from interconn.wire.dataset import DatasetAuditQueryResponse
@@ -35,20 +33,7 @@ def _refused(session: Session, ctx: NodeContext, record_id: str, reason: str) ->
 
 
 def _overdue(session: Session, cutoff: datetime) -> list[reconciler.Target]:
-    pending = exists().where(
-        and_(
-            OutboxMessage.record_id == DatasetAuthorization.id,
-            OutboxMessage.status == OutboxStatus.PENDING,
-        )
-    )
-    rows = session.scalars(
-        select(DatasetAuthorization).where(
-            DatasetAuthorization.role == Role.INITIATOR.value,
-            DatasetAuthorization.status == State.APPLIED.value,
-            DatasetAuthorization.updated_at < cutoff,
-            ~pending,
-        )
-    )
+    rows = session.scalars(reconciler.awaiting_answer(DatasetAuthorization, cutoff))
     return [
         reconciler.Target(r.id, r.peer_address, r.peer_node_id, {"audit_id": r.audit_id})
         for r in rows

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.orm import Session
 
 from interconn.client.partner import PartnerClient
 from interconn.context import NodeContext
 from interconn.errors import InterconnError, PartnerError
+from interconn.outbox.models import OutboxMessage, OutboxStatus
+from interconn.protocol.lifecycle import Role, State
 from interconn.security.auth import prune_nonces
 
 log = logging.getLogger("interconn.reconciler")
@@ -41,6 +44,20 @@ class Reconcilable:
 
 
 _REGISTRY: list[Reconcilable] = []
+
+
+def awaiting_answer(model: Any, cutoff: datetime) -> Select[Any]:
+    """Records this node applied for that are still APPLIED since before ``cutoff`` and have
+    nothing left to deliver: the partner owes an answer, so it is time to ask."""
+    pending = exists().where(
+        and_(OutboxMessage.record_id == model.id, OutboxMessage.status == OutboxStatus.PENDING)
+    )
+    return select(model).where(
+        model.role == Role.INITIATOR.value,
+        model.status == State.APPLIED.value,
+        model.updated_at < cutoff,
+        ~pending,
+    )
 
 
 def register(spec: Reconcilable) -> None:
