@@ -61,10 +61,7 @@ def get(session: Session, ref: str) -> Contract:
 
 
 def listing(session: Session, *, status: str | None = None) -> list[Contract]:
-    stmt = select(Contract).order_by(Contract.created_at.desc())
-    if status:
-        stmt = stmt.where(Contract.status == status.upper())
-    return list(session.scalars(stmt))
+    return transitions.listing(session, Contract, status=status)
 
 
 def _by_contract_id_for(session: Session, contract_id: str, node_id: str) -> ContractSnapshot:

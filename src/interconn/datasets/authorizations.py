@@ -72,10 +72,7 @@ def get(session: Session, ref: str) -> DatasetAuthorization:
 
 
 def listing(session: Session, *, status: str | None = None) -> list[DatasetAuthorization]:
-    stmt = select(DatasetAuthorization).order_by(DatasetAuthorization.created_at.desc())
-    if status:
-        stmt = stmt.where(DatasetAuthorization.status == status.upper())
-    return list(session.scalars(stmt))
+    return transitions.listing(session, DatasetAuthorization, status=status)
 
 
 def _of_caller(

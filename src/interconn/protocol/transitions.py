@@ -6,8 +6,9 @@ work commits the change, the audit entry and any outbox row together.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from interconn.auditlog import service as audit
@@ -128,3 +129,15 @@ def decide(
     if move.changed:
         record.reason = reason
     return move
+
+
+R = TypeVar("R")
+
+
+def listing(session: Session, model: type[R], *, status: str | None = None) -> list[R]:
+    """Records of one kind, newest first, optionally in one state (operator listings)."""
+    table: Any = model
+    stmt = select(model).order_by(table.created_at.desc())
+    if status:
+        stmt = stmt.where(table.status == status.upper())
+    return list(session.scalars(stmt))
